@@ -1,0 +1,73 @@
+"""Document-mode translation: lanes in a batch == one sentence at a time with the carried state."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from translator.inference import Translator
+
+DOCS = [
+    ["look at that cow .", "it is very cute .", "look at that dog .", "it is very old ."],
+    ["look at that book .", "it is very new ."],
+    ["it is very tall ."],
+    ["look at that star .", "it is very tall .", "look at that tree ."],
+]
+
+
+def sentence_by_sentence(t: Translator, doc: list[str], beam: int) -> list[tuple[str, float]]:
+    decode = dataclasses.replace(t.config.decode, beam_size=beam)
+    context, out = None, []
+    for sentence in doc:
+        (translation,), context = t.translate_sentences([sentence], context, decode)
+        out.append((translation.text, translation.score))
+    return out
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_batched_document_stream_equals_sentence_by_sentence(trained_run: Path, beam: int) -> None:
+    t = Translator.load(trained_run)
+    decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
+    batched = t.translate_documents(DOCS, decode=decode)
+    for doc, result in zip(DOCS, batched, strict=True):
+        expected = sentence_by_sentence(t, doc, beam)
+        assert [r.text for r in result] == [e[0] for e in expected]
+        assert [r.score for r in result] == pytest.approx([e[1] for e in expected], abs=1e-4)
+
+
+def test_context_none_translates_each_sentence_alone(trained_run: Path) -> None:
+    t = Translator.load(trained_run)
+    reset = t.translate_documents(DOCS, context="none")
+    for doc, result in zip(DOCS, reset, strict=True):
+        alone = [t.translate_documents([[s]])[0][0].text for s in doc]
+        assert [r.text for r in result] == alone
+
+
+def test_the_carried_state_decides_the_gender(trained_run: Path) -> None:
+    t = Translator.load(trained_run)
+    out = t.translate_documents(
+        [["look at that cow .", "it is very cute ."], ["look at that dog .", "it is very cute ."]]
+    )
+    # The second source sentence is identical; only the carried state knows the noun's gender.
+    assert out[0][1].text.removesuffix(" .").endswith("a") and out[1][1].text.removesuffix(" .").endswith("o")
+
+
+def test_n_best_lists_alternatives_in_order(trained_run: Path) -> None:
+    t = Translator.load(trained_run)
+    decode = dataclasses.replace(t.config.decode, beam_size=4, n_best=3)
+    (translation,) = t.translate_documents([["look at that dog ."]], decode=decode)[0]
+    scores = [translation.score, *(s for _, s in translation.alternatives)]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert len({translation.text, *(a for a, _ in translation.alternatives)}) == 3
+
+
+def test_force_scores_the_reference_above_a_wrong_gender(trained_run: Path) -> None:
+    t = Translator.load(trained_run)
+    _, _, context = t.force(["look at that cow ."], ["mira esa vaca ."], None)
+    assert context is not None
+    context = context.index_select(torch.zeros(2, dtype=torch.long))
+    log_probs, tokens, _ = t.force(["it is very cute ."] * 2, ["es muy linda .", "es muy lindo ."], context)
+    assert log_probs[0] > log_probs[1] and tokens[0] == tokens[1] > 0

@@ -1,0 +1,112 @@
+"""Shapes, masks and the step-wise API contract of `Seq2Seq`."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.conftest import tiny_config
+from translator.batch import pad_batch
+from translator.model import Seq2Seq
+from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+
+def model(context: str = "carry") -> Seq2Seq:
+    torch.manual_seed(0)
+    cfg = tiny_config().override([f"model.context={context}", "model.vocab_size=50"]).model
+    return Seq2Seq(cfg).eval()
+
+
+SOURCES = [[5, 6, 7, 8, EOS_ID], [9, 10, EOS_ID], [11, EOS_ID]]
+TARGETS = [[BOS_ID, 12, 13, 14], [BOS_ID, 15], [BOS_ID, 16, 17]]
+
+
+def test_encoder_shapes_and_mask() -> None:
+    m = model()
+    src, lengths = pad_batch(SOURCES)
+    enc, forward_final = m.encode(src, lengths, m.empty_context(3))
+    assert enc.states.shape == (3, 5, 64) and enc.keys.shape == (3, 5, 64) and enc.summary.shape == (3, 64)
+    assert enc.mask.tolist() == [[True] * 5, [True] * 3 + [False] * 2, [True] * 2 + [False] * 3]
+    assert torch.all(enc.states[1, 3:] == 0) and torch.all(enc.states[2, 2:] == 0)
+    assert forward_final.h.shape == (1, 3, 32)
+
+
+def test_padding_does_not_change_a_sentence() -> None:
+    """A sentence decoded alone equals the same sentence inside a padded batch."""
+    m = model()
+    with torch.no_grad():
+        src, lengths = pad_batch(SOURCES)
+        enc, _ = m.encode(src, lengths, m.empty_context(3))
+        alone, _ = m.encode(*pad_batch(SOURCES[2:]), m.empty_context(1))
+        torch.testing.assert_close(enc.states[2, :2], alone.states[0], atol=1e-6, rtol=1e-5)
+        tgt, tgt_len = pad_batch(TARGETS)
+        batch = m.decode(tgt, tgt_len, m.init_state(enc, m.empty_context(3)), enc)
+        single = m.decode(*pad_batch(TARGETS[2:]), m.init_state(alone, m.empty_context(1)), alone)
+    torch.testing.assert_close(batch.features[2, :3], single.features[0], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(batch.state.h[:, 2], single.state.h[:, 0], atol=1e-6, rtol=1e-5)
+
+
+def test_attention_ignores_padding() -> None:
+    m = model()
+    src, lengths = pad_batch(SOURCES)
+    enc, _ = m.encode(src, lengths, None)
+    out = m.step(torch.full((3,), BOS_ID), m.init_state(enc, None), enc)
+    assert torch.all(out.attention[1, 3:] == 0) and torch.all(out.attention[2, 2:] == 0)
+    torch.testing.assert_close(out.attention.sum(-1), torch.ones(3))
+
+
+@pytest.mark.parametrize("context", ["carry", "none"])
+def test_teacher_forcing_equals_the_step_loop(context: str) -> None:
+    """`decode` over a whole target and `step` token by token are one decoder."""
+    m = model(context)
+    with torch.no_grad():
+        src, lengths = pad_batch(SOURCES)
+        ctx = m.empty_context(3)
+        enc, _ = m.encode(src, lengths, ctx)
+        tgt, tgt_len = pad_batch(TARGETS)
+        forced = m.decode(tgt, tgt_len, m.init_state(enc, ctx), enc)
+        forced_lp = m.logits(forced.features).log_softmax(-1)
+        state = m.init_state(enc, ctx)
+        for t in range(tgt.shape[1]):
+            out = m.step(tgt[:, t], state, enc)
+            for b in range(3):
+                if t < tgt_len[b]:
+                    torch.testing.assert_close(out.log_probs[b], forced_lp[b, t], atol=1e-5, rtol=1e-4)
+                if t == tgt_len[b] - 1:  # the final state is taken at each row's own last token
+                    torch.testing.assert_close(out.state.h[:, b], forced.state.h[:, b], atol=1e-5, rtol=1e-4)
+            state = out.state
+
+
+def test_index_select_commutes_with_step() -> None:
+    m = model()
+    with torch.no_grad():
+        enc, _ = m.encode(*pad_batch(SOURCES), None)
+        state = m.init_state(enc, None)
+        prev = torch.tensor([20, 21, 22])
+        order = torch.tensor([2, 0, 0, 1])
+        stepped = m.step(prev, state, enc)
+        reordered = m.step(prev[order], state.index_select(order), enc.index_select(order))
+    torch.testing.assert_close(stepped.log_probs[order], reordered.log_probs, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(stepped.state.h[:, order], reordered.state.h, atol=1e-6, rtol=1e-5)
+
+
+def test_context_changes_the_next_sentence_only_in_carry_mode() -> None:
+    for context, should_change in (("carry", True), ("none", False)):
+        m = model(context)
+        with torch.no_grad():
+            src, lengths = pad_batch(SOURCES[:1])
+            enc0, enc_final = m.encode(src, lengths, m.empty_context(1))
+            dec = m.decode(*pad_batch(TARGETS[:1]), m.init_state(enc0, m.empty_context(1)), enc0)
+            carried = m.next_context(enc_final, dec.state)
+            assert (carried is not None) == should_change
+            enc_a, _ = m.encode(src, lengths, m.empty_context(1))
+            enc_b, _ = m.encode(src, lengths, carried)
+            differs = not torch.allclose(enc_a.states, enc_b.states)
+            differs |= not torch.allclose(m.init_state(enc_a, m.empty_context(1)).h, m.init_state(enc_b, carried).h)
+        assert differs == should_change
+
+
+def test_tied_output_shares_the_embedding() -> None:
+    m = model()
+    assert m.output.weight is m.decoder.embed.weight is m.encoder.embed.weight
+    assert torch.all(m.encoder.embed.weight[PAD_ID] == 0)

@@ -1,0 +1,47 @@
+"""The contrastive JSONL loader names bad lines; the report groups by distance and kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from translator.scoring import ContrastiveFormatError, ContrastiveItem, ContrastiveReport, load_contrastive
+
+GOOD = {"context_src": ["a ."], "context_tgt": ["b ."], "src": "c .", "ref": "d .", "contrastive": ["e ."]}
+
+
+def test_loads_items_and_skips_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n\n" + json.dumps({**GOOD, "distance": 2, "kind": "it"}) + "\n")
+    items = load_contrastive(path)
+    assert len(items) == 2 and items[1].distance == 2 and items[0].context_tgt == ("b .",)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "invalid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({**GOOD, "src": ""}), "'src' must be a non-empty string"),
+        (json.dumps({**GOOD, "contrastive": []}), "at least one variant"),
+        (json.dumps({**GOOD, "contrastive": "e ."}), "'contrastive' must be a list"),
+        (json.dumps({**GOOD, "context_tgt": []}), "differ in length"),
+    ],
+)
+def test_bad_lines_name_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n" + line + "\n")
+    with pytest.raises(ContrastiveFormatError, match=f"x.jsonl:2: .*{message}"):
+        load_contrastive(path)
+
+
+def test_report_groups_by_distance_and_kind() -> None:
+    report = ContrastiveReport()
+    for distance, kind, ok in [(1, "it", True), (1, "it", False), (2, "they", True), (None, None, True)]:
+        report.add(ContrastiveItem("s", "r", ("c",), distance=distance, kind=kind), ok)
+    out = report.to_dict()
+    assert out["accuracy"] == 0.75 and out["n"] == 4
+    assert out["by_distance"] == {"1": {"accuracy": 0.5, "n": 2}, "2": {"accuracy": 1.0, "n": 1}}
+    assert out["by_kind"]["they"] == {"accuracy": 1.0, "n": 1}

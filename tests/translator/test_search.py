@@ -1,0 +1,130 @@
+"""Beam and greedy search against exhaustive search over scripted probabilities.
+
+The fake stepper is a Markov chain over a 6-token vocabulary whose
+transition table depends on the sentence (so batching mistakes show) and
+whose state counts steps (so the final state a hypothesis keeps can be
+checked): everything can be enumerated by brute force.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+from torch import Tensor
+
+from translator.model import StepOutput
+from translator.search import beam_search, greedy_search
+from translator.state import EncoderOutput, LSTMState
+from translator.tokenizer import BOS_ID, EOS_ID
+
+A, B = 4, 5
+VOCAB = 6
+
+
+def table(sentence: int) -> Tensor:
+    """log P(next | prev) for one sentence: rows prev in {BOS, A, B}; only A, B, EOS possible."""
+    gen = torch.Generator().manual_seed(100 + sentence)
+    t = torch.full((VOCAB, VOCAB), float("-inf"))
+    for prev in (BOS_ID, A, B):
+        probs = torch.rand(3, generator=gen) + 0.05
+        t[prev, [A, B, EOS_ID]] = (probs / probs.sum()).log()
+    return t
+
+
+class ScriptedStepper:
+    """state.h[0, b, 0] counts steps taken; state.h[0, b, 1] holds the sentence id."""
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        sentences = state.h[0, :, 1].long().tolist()
+        log_probs = torch.stack([table(s)[int(p)] for s, p in zip(sentences, prev_tokens.tolist(), strict=True)])
+        h = state.h.clone()
+        h[0, :, 0] += 1
+        return StepOutput(log_probs, LSTMState(h, state.c), torch.zeros(len(sentences), 1))
+
+
+def start(batch: int) -> tuple[EncoderOutput, LSTMState]:
+    h = torch.zeros(1, batch, 2)
+    h[0, :, 1] = torch.arange(batch, dtype=torch.float)
+    enc = EncoderOutput(
+        torch.zeros(batch, 1, 1),
+        torch.zeros(batch, 1, 1),
+        torch.ones(batch, 1, dtype=torch.bool),
+        torch.zeros(batch, 1),
+    )
+    return enc, LSTMState(h, torch.zeros(1, batch, 2))
+
+
+def brute_force(sentence: int, max_len: int, alpha: float) -> list[tuple[float, list[int]]]:
+    """Every complete hypothesis (at most max_len - 1 tokens, then EOS), best first."""
+    t = table(sentence)
+    out = []
+    for n in range(max_len):
+        for seq in itertools.product((A, B), repeat=n):
+            path = [BOS_ID, *seq, EOS_ID]
+            raw = sum(float(t[a, b]) for a, b in itertools.pairwise(path))
+            out.append((raw / (n + 1) ** alpha if alpha else raw, list(seq)))
+    return sorted(out, key=lambda x: -x[0])
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_wide_beam_finds_the_exhaustive_best_for_each_sentence(alpha: float) -> None:
+    max_len = torch.tensor([4, 2, 3, 4])
+    enc, state = start(4)
+    results = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=8, n_best=3, alpha=alpha)
+    for sentence, hyps in enumerate(results):
+        expected = brute_force(sentence, int(max_len[sentence]), alpha)
+        assert hyps[0].tokens == expected[0][1]
+        assert hyps[0].score == pytest.approx(expected[0][0], abs=1e-5)
+        assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+        assert len({tuple(h.tokens) for h in hyps}) == len(hyps)
+
+
+def test_hypothesis_keeps_the_state_that_produced_its_eos() -> None:
+    enc, state = start(3)
+    for hyps in beam_search(ScriptedStepper(), enc, state, torch.tensor([4, 4, 4]), beam_size=4, n_best=4):
+        for h in hyps:
+            assert h.state.h.shape == (1, 1, 2)
+            assert float(h.state.h[0, 0, 0]) == len(h.tokens) + 1  # one step per token plus EOS
+    for sentence, h in enumerate(greedy_search(ScriptedStepper(), enc, state, torch.tensor([4, 4, 4]))):
+        assert float(h.state.h[0, 0, 0]) == len(h.tokens) + 1
+        assert float(h.state.h[0, 0, 1]) == sentence
+
+
+def test_greedy_equals_beam_of_one_and_takes_the_argmax_path() -> None:
+    max_len = torch.tensor([5, 3, 4])
+    enc, state = start(3)
+    greedy = greedy_search(ScriptedStepper(), enc, state, max_len)
+    beam = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=1, alpha=0.0)
+    for sentence, (g, b) in enumerate(zip(greedy, beam, strict=True)):
+        assert g.tokens == b[0].tokens
+        assert g.log_prob == pytest.approx(b[0].log_prob, abs=1e-5)
+        t, prev, path = table(sentence), BOS_ID, []
+        for _ in range(int(max_len[sentence]) - 1):
+            prev = int(t[prev].argmax())
+            if prev == EOS_ID:
+                break
+            path.append(prev)
+        assert g.tokens == path
+
+
+def test_length_limit_forces_eos() -> None:
+    enc, state = start(2)
+    for hyps in beam_search(ScriptedStepper(), enc, state, torch.tensor([1, 2]), beam_size=3, n_best=1):
+        assert hyps
+    hyps = beam_search(ScriptedStepper(), enc, state, torch.tensor([1, 2]), beam_size=3)
+    assert hyps[0][0].tokens == []
+    assert len(hyps[1][0].tokens) <= 1
+    assert all(len(h.tokens) == 0 for h in greedy_search(ScriptedStepper(), enc, state, torch.tensor([1, 1])))
+
+
+def test_n_best_must_fit_in_the_beam() -> None:
+    enc, state = start(1)
+    with pytest.raises(ValueError, match="n_best"):
+        beam_search(ScriptedStepper(), enc, state, torch.tensor([3]), beam_size=2, n_best=3)
+
+
+def test_brute_force_sanity() -> None:
+    assert sum(math.exp(s) for s, _ in brute_force(0, 1, 0.0)) == pytest.approx(float(table(0)[BOS_ID, EOS_ID].exp()))

@@ -1,0 +1,125 @@
+"""Document-stream batching: lanes that walk documents sentence by sentence.
+
+A batch is not a bag of unrelated sentences. There are `lanes` lanes; each
+lane reads one document at a time, in order, and moves to the next document
+from a shuffled queue when its current one ends. One *slot* is the next
+sentence of every lane, so the model's context for lane l at slot t is
+exactly what lane l's previous sentence left, the same as at inference.
+
+The stream is infinite (epochs follow each other) and its whole position is
+a few integers, saved in checkpoints so that a resumed run reads exactly the
+sentences the interrupted one would have read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from translator.batch import pad_batch, source_ids, target_io
+from translator.corpus import Document
+from translator.tokenizer import Tokenizer
+
+Pair = tuple[list[int], list[int]]  # source pieces, target pieces
+
+
+def encode_documents(docs: Sequence[Document], tokenizer: Tokenizer, max_len: int) -> list[list[Pair]]:
+    """Tokenize every sentence pair, truncating each side to `max_len` pieces."""
+    encoded = []
+    for doc in docs:
+        src = tokenizer.encode_batch(doc.sources)
+        tgt = tokenizer.encode_batch(doc.targets)
+        encoded.append([(s[:max_len], t[:max_len]) for s, t in zip(src, tgt, strict=True)])
+    return encoded
+
+
+@dataclass
+class Slot:
+    """One sentence per lane, as padded tensors.
+
+    Shapes: src (B, S); src_len (B,); tgt_in / tgt_out (B, T); tgt_len (B,);
+    start (B,) bool, True where the lane begins a new document (its context
+    must be reset to zeros before this sentence).
+    """
+
+    src: Tensor
+    src_len: Tensor
+    tgt_in: Tensor
+    tgt_out: Tensor
+    tgt_len: Tensor
+    start: Tensor
+
+    @property
+    def tokens(self) -> int:
+        return int(self.src_len.sum() + self.tgt_len.sum())
+
+    def to(self, device: torch.device) -> Slot:
+        return Slot(
+            self.src.to(device),
+            self.src_len,
+            self.tgt_in.to(device),
+            self.tgt_out.to(device),
+            self.tgt_len,
+            self.start.to(device),
+        )
+
+
+class DocumentStream:
+    """Infinite lane-wise walk over shuffled documents (one shard per DDP rank)."""
+
+    def __init__(self, docs: list[list[Pair]], lanes: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.docs = [d for d in docs[rank::world] if d]
+        if not self.docs:
+            raise ValueError(f"rank {rank}: no training documents in this shard")
+        self.lanes, self.seed = lanes, seed
+        self.epoch, self.next_doc = 0, 0
+        self.order = self._order(0)
+        self.lane_doc = [self._take() for _ in range(lanes)]
+        self.lane_pos = [0] * lanes
+
+    def _order(self, epoch: int) -> list[int]:
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(len(self.docs), generator=gen).tolist()
+
+    def _take(self) -> int:
+        """Next document from the shuffled queue, starting a new epoch when it runs out."""
+        if self.next_doc == len(self.order):
+            self.epoch += 1
+            self.order, self.next_doc = self._order(self.epoch), 0
+        self.next_doc += 1
+        return self.order[self.next_doc - 1]
+
+    def next_slot(self) -> Slot:
+        """The next sentence of every lane."""
+        pairs, starts = [], []
+        for lane in range(self.lanes):
+            doc = self.docs[self.lane_doc[lane]]
+            if self.lane_pos[lane] == len(doc):
+                self.lane_doc[lane], self.lane_pos[lane] = self._take(), 0
+                doc = self.docs[self.lane_doc[lane]]
+            starts.append(self.lane_pos[lane] == 0)
+            pairs.append(doc[self.lane_pos[lane]])
+            self.lane_pos[lane] += 1
+        return make_slot(pairs, starts)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "next_doc": self.next_doc, "lane_doc": self.lane_doc, "lane_pos": self.lane_pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["lane_doc"]) != self.lanes:
+            raise ValueError(f"checkpoint has {len(state['lane_doc'])} lanes, config says {self.lanes}")
+        self.epoch, self.next_doc = int(state["epoch"]), int(state["next_doc"])
+        self.order = self._order(self.epoch)
+        self.lane_doc, self.lane_pos = list(state["lane_doc"]), list(state["lane_pos"])
+
+
+def make_slot(pairs: Sequence[Pair], starts: Sequence[bool]) -> Slot:
+    """Pad one sentence per lane into a `Slot`."""
+    src, src_len = pad_batch([source_ids(s) for s, _ in pairs])
+    tgt_in, tgt_len = pad_batch([target_io(t)[0] for _, t in pairs])
+    tgt_out, _ = pad_batch([target_io(t)[1] for _, t in pairs])
+    return Slot(src, src_len, tgt_in, tgt_out, tgt_len, torch.tensor(starts))

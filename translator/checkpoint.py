@@ -1,0 +1,99 @@
+"""Self-describing checkpoints, written atomically, loaded without running code.
+
+A checkpoint file holds everything needed to translate (config, SentencePiece
+model bytes, weights) and, for `last.pt`, everything needed to resume
+training exactly (optimizer, step, data position, RNG states, carried lane
+states). It is a plain `torch.save` dict of tensors and primitive values, so
+`torch.load(weights_only=True)` reads it: loading a checkpoint never
+unpickles arbitrary objects.
+
+Writes go to a temporary file in the same directory followed by
+`os.replace`, so a crash mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from translator.config import Config
+
+FORMAT_VERSION = 1
+BEST, LAST = "best.pt", "last.pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable or not one of ours."""
+
+
+@dataclass
+class Checkpoint:
+    config: Config
+    spm_model: bytes
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any] | None = None
+    trainer: dict[str, Any] = field(default_factory=dict)  # step, scores, data position, RNG
+    path: Path | None = None
+
+    @property
+    def step(self) -> int:
+        return int(self.trainer.get("step", 0))
+
+
+def resolve(path: str | Path, prefer: str = BEST) -> Path:
+    """A checkpoint file, or a run directory (its `best.pt`, else `last.pt`)."""
+    p = Path(path)
+    if p.is_dir():
+        for name in (prefer, BEST, LAST):
+            if (p / name).is_file():
+                return p / name
+        raise CheckpointError(f"{p}: run directory has no {BEST} or {LAST}")
+    if not p.is_file():
+        raise CheckpointError(f"{p}: no such checkpoint file or run directory")
+    return p
+
+
+def save(ckpt: Checkpoint, path: str | Path) -> None:
+    """Write atomically: temp file in the same directory, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "config": ckpt.config.to_dict(),
+        "spm_model": ckpt.spm_model,
+        "model": ckpt.model,
+        "optimizer": ckpt.optimizer,
+        "trainer": ckpt.trainer,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a server in another container must read it
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | Path, prefer: str = BEST) -> Checkpoint:
+    """Read a checkpoint (or a run directory's) with `weights_only=True`."""
+    file = resolve(path, prefer)
+    try:
+        raw = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated file, not a zip, unsafe pickle content...
+        raise CheckpointError(f"{file}: cannot read checkpoint: {e}") from e
+    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{file}: not a format-{FORMAT_VERSION} translator checkpoint")
+    try:
+        config = Config.from_dict(raw["config"])
+        return Checkpoint(config, raw["spm_model"], raw["model"], raw.get("optimizer"), raw.get("trainer") or {}, file)
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{file}: malformed checkpoint: {e}") from e

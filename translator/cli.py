@@ -1,0 +1,261 @@
+"""`nmt`: prepare, train, translate, evaluate, score.
+
+Each subcommand is a small function that parses its flags into library calls.
+Training-side commands import `training` lazily, so translating needs
+nothing from the training package at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from translator.config import Config, ConfigError, DecodeConfig
+
+log = logging.getLogger("nmt")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv  # `train --nproc N` re-runs these arguments under torchrun
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if getattr(args, "threads", 0):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as e:
+        # Library errors already say what and where (file:line); no traceback for user mistakes.
+        print(f"nmt {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nmt", description="Document-context LSTM translator.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_prepare(sub)
+    _add_train(sub)
+    _add_translate(sub)
+    _add_evaluate(sub)
+    _add_score(sub)
+    return parser
+
+
+# ---------------------------------------------------------------- prepare
+
+
+def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("prepare", help="build a corpus")
+    p.add_argument("corpus", choices=["bible"], help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules")
+    p.add_argument("--out", required=True, type=Path, help="output directory for {train,dev,test}.{en,es,doc}")
+    p.add_argument("--no-install", action="store_true", help="never apt-get install missing SWORD modules")
+    p.set_defaults(func=_prepare)
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from training.bible import build_bible_corpus
+
+    counts = build_bible_corpus(args.out, install=not args.no_install)
+    print(json.dumps({"out": str(args.out), **counts}))
+    return 0
+
+
+# ---------------------------------------------------------------- train
+
+
+def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("train", help="train a model (or resume one)")
+    add_train_arguments(p)
+    p.add_argument("--nproc", type=int, default=1, help="processes for distributed data-parallel training (torchrun)")
+    p.set_defaults(func=_train)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by `nmt train` and `python -m training` (what torchrun runs)."""
+    p.add_argument("--config", type=Path, help="YAML config (sections model/data/train/decode)")
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="e.g. train.lr=1e-3"
+    )
+    p.add_argument("--train", help="training corpus: PREFIX (PREFIX.src/.tgt[/.doc]) or a .tsv[.gz]")
+    p.add_argument("--dev", help="dev corpus, same forms")
+    p.add_argument("--src", help="source language suffix (default en)")
+    p.add_argument("--tgt", help="target language suffix (default es)")
+    p.add_argument("--out", help="run directory (checkpoints, metrics, logs)")
+    p.add_argument("--context", choices=["carry", "none"], help="carry hidden state across sentences, or not")
+    p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
+    p.add_argument("--max-steps", type=int, help="step budget")
+    p.add_argument(
+        "--resume", action="store_true", help="continue from RUN_DIR/last.pt (its saved config + these flags)"
+    )
+
+
+def train_config(args: argparse.Namespace) -> tuple[Config, object | None]:
+    """The config to train with, and the checkpoint to resume from (if --resume found one)."""
+    from translator import checkpoint
+
+    flags = {
+        "data.train": args.train,
+        "data.dev": args.dev,
+        "data.src_lang": args.src,
+        "data.tgt_lang": args.tgt,
+        "train.out_dir": args.out,
+        "model.context": args.context,
+        "train.max_minutes": args.max_minutes,
+        "train.max_steps": args.max_steps,
+    }
+    overrides = [*(f"{k}={v}" for k, v in flags.items() if v is not None), *args.overrides]
+    base = Config.from_yaml(args.config) if args.config else Config()
+    out_dir = Path(args.out or base.override(args.overrides).train.out_dir)
+    if args.resume and (out_dir / checkpoint.LAST).is_file():
+        ckpt = checkpoint.load(out_dir, prefer=checkpoint.LAST)
+        return ckpt.config.override(overrides), ckpt
+    if args.resume:
+        log.warning("--resume: no %s in %s, starting a new run", checkpoint.LAST, out_dir)
+    cfg = base.override(overrides)
+    if not cfg.data.train:
+        raise ConfigError("no training data: give --train PREFIX or data.train in the config")
+    return cfg, None
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.nproc > 1:
+        from training.distributed import relaunch_with_torchrun
+
+        train_args = args.argv[args.argv.index("train") + 1 :]
+        return relaunch_with_torchrun(args.nproc, _drop_nproc(train_args))
+    from training.trainer import train
+
+    cfg, resume = train_config(args)
+    out = train(cfg, resume)  # type: ignore[arg-type]
+    print(f"run directory: {out}")
+    return 0
+
+
+def _drop_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+# ---------------------------------------------------------------- translate / evaluate / score
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
+    p.add_argument("--context", choices=["carry", "none"], help="default: what the model was trained with")
+    p.add_argument("--beam", type=int, help="beam size (1 = greedy); default from the model's config")
+    p.add_argument("--batch-size", type=int, help="documents decoded in parallel")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+
+
+def _decode_config(args: argparse.Namespace, base: DecodeConfig) -> DecodeConfig:
+    changes = {"beam_size": args.beam, "batch_size": args.batch_size, "n_best": getattr(args, "n_best", None)}
+    return dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _add_translate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("translate", help="translate text: one sentence per line, blank line = new document")
+    _add_model_arguments(p)
+    p.add_argument("--input", "-i", type=Path, help="input file (default stdin)")
+    p.add_argument("--output", "-o", type=Path, help="output file (default stdout)")
+    p.add_argument("--n-best", type=int, help="print the n best, tab-separated with scores")
+    p.set_defaults(func=_translate)
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from translator.corpus import format_documents_text, read_documents_text
+    from translator.inference import Translator
+
+    translator = Translator.load(args.model)
+    text = args.input.read_text(encoding="utf-8") if args.input else sys.stdin.read()
+    docs = read_documents_text(text.splitlines())
+    decode = _decode_config(args, translator.config.decode)
+    out = translator.translate_documents(docs, context=args.context, decode=decode)
+    if decode.n_best > 1:
+        lines = [
+            ["\t".join(f"{t} ||| {s:.4f}" for t, s in [(x.text, x.score), *x.alternatives]) for x in doc] for doc in out
+        ]
+    else:
+        lines = [[x.text or " " for x in doc] for doc in out]  # an empty line would read back as a document break
+    result = format_documents_text(lines)
+    if args.output:
+        args.output.write_text(result, encoding="utf-8")
+    else:
+        sys.stdout.write(result)
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("evaluate", help="translate a test corpus in document mode and score it with sacrebleu")
+    _add_model_arguments(p)
+    p.add_argument("--data", required=True, help="test corpus: PREFIX or .tsv[.gz]")
+    p.add_argument("--src", default=None, help="source suffix (default: the model's)")
+    p.add_argument("--tgt", default=None, help="target suffix (default: the model's)")
+    p.add_argument("--output", "-o", type=Path, help="write the hypotheses here, one per line")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import time
+
+    from translator.corpus import read_corpus
+    from translator.inference import Translator
+    from translator.metrics import corpus_scores
+
+    translator = Translator.load(args.model)
+    data_cfg = translator.config.data
+    docs = read_corpus(args.data, args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang)
+    decode = _decode_config(args, translator.config.decode)
+    start = time.perf_counter()
+    out = translator.translate_documents([d.sources for d in docs], context=args.context, decode=decode)
+    seconds = time.perf_counter() - start
+    hyps = [t.text for doc in out for t in doc]
+    refs = [s for d in docs for s in d.targets]
+    if args.output:
+        args.output.write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    scores = corpus_scores(hyps, refs, ter=True)
+    for score in scores.values():
+        print(score)
+    summary: dict[str, object] = {k: round(v.score, 2) for k, v in scores.items()}
+    summary |= {"n": len(hyps), "seconds": round(seconds, 2), "sentences_per_second": round(len(hyps) / seconds, 2)}
+    summary |= {"context": args.context or translator.trained_context, "beam": decode.beam_size}
+    summary |= {f"{k}_signature": v.signature for k, v in scores.items()}
+    print(json.dumps(summary))
+    return 0
+
+
+def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("score", help="contrastive accuracy: is the reference scored above its variants?")
+    _add_model_arguments(p)
+    p.add_argument(
+        "--contrastive", required=True, type=Path, help="JSONL: context_src, context_tgt, src, ref, contrastive"
+    )
+    p.set_defaults(func=_score)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from translator.inference import Translator
+    from translator.scoring import load_contrastive, score_contrastive
+
+    translator = Translator.load(args.model)
+    report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()
+    print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
+    for name in ("by_distance", "by_kind"):
+        for key, row in report[name].items():
+            print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")
+    print(json.dumps(report))
+    return 0

@@ -1,0 +1,186 @@
+"""The `Translator` facade: text in, text out, with document context.
+
+Documents are decoded the way training reads them: in *lanes*. Up to
+`batch_size` documents are walked in parallel; step i translates sentence i
+of every document that has one, as one batch, each row starting from the
+context its previous sentence left. `--context none` is the same walk with
+every sentence made its own document, so both modes share one code path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from torch import Tensor
+
+from translator import checkpoint
+from translator.batch import pad_batch, source_ids, target_io
+from translator.config import Config, ContextMode, DecodeConfig
+from translator.model import Seq2Seq
+from translator.search import Hypothesis, beam_search, greedy_search
+from translator.state import DocContext, LSTMState
+from translator.tokenizer import PAD_ID, Tokenizer
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Translation:
+    """One sentence's output; `alternatives` holds the rest of the n-best list."""
+
+    text: str
+    score: float
+    alternatives: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+
+
+class Translator:
+    """A loaded model plus its tokenizer and the config it was trained with."""
+
+    def __init__(self, model: Seq2Seq, tokenizer: Tokenizer, config: Config, step: int = 0) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.step = step
+
+    @classmethod
+    def load(cls, path: str | Path) -> Translator:
+        """From a checkpoint file or a run directory (its best checkpoint)."""
+        ckpt = checkpoint.load(path)
+        model = Seq2Seq(ckpt.config.model)
+        model.load_state_dict(ckpt.model)
+        return cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step)
+
+    @property
+    def trained_context(self) -> ContextMode:
+        return self.model.cfg.context
+
+    def empty_context(self, batch: int) -> DocContext | None:
+        return self.model.empty_context(batch)
+
+    @torch.inference_mode()
+    def translate_sentences(
+        self, sources: Sequence[str], context: DocContext | None, decode: DecodeConfig | None = None
+    ) -> tuple[list[Translation], DocContext | None]:
+        """Translate one batch; row i continues row i of `context` (None: new documents).
+
+        Returns the translations and the context each row leaves for its
+        document's next sentence.
+        """
+        decode = decode or self.config.decode
+        if context is None:
+            context = self.empty_context(len(sources))
+        src, lengths = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)])
+        enc, enc_final = self.model.encode(src, lengths, context)
+        state = self.model.init_state(enc, context)
+        max_len = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
+        if decode.beam_size > 1:
+            nbest = beam_search(self.model, enc, state, max_len, decode.beam_size, decode.n_best, decode.length_penalty)
+        else:
+            nbest = [[h] for h in greedy_search(self.model, enc, state, max_len)]
+        best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
+        return [self._to_translation(h) for h in nbest], self.model.next_context(enc_final, best_states)
+
+    def translate_documents(
+        self,
+        docs: Sequence[Sequence[str]],
+        context: ContextMode | None = None,
+        decode: DecodeConfig | None = None,
+    ) -> list[list[Translation]]:
+        """Translate whole documents, each sentence continuing from the previous one.
+
+        Args:
+            docs: documents, each a list of sentences in order.
+            context: "carry", or "none" to reset the context at every
+                sentence; default: what the model was trained with.
+        """
+        dec = decode or self.config.decode
+        return self._walk(docs, context, dec.batch_size, lambda src, ctx: self.translate_sentences(src, ctx, dec))
+
+    def force_documents(
+        self, docs: Sequence[Sequence[tuple[str, str]]], context: ContextMode | None = None
+    ) -> list[list[tuple[float, int]]]:
+        """(log-probability, target tokens) of every reference in documents of (source, target) pairs."""
+
+        def run(
+            pairs: list[tuple[str, str]], ctx: DocContext | None
+        ) -> tuple[list[tuple[float, int]], DocContext | None]:
+            lp, n, ctx = self.force([p[0] for p in pairs], [p[1] for p in pairs], ctx)
+            return list(zip(lp.tolist(), n.tolist(), strict=True)), ctx
+
+        return self._walk(docs, context, self.config.decode.batch_size, run)
+
+    def _walk(
+        self,
+        docs: Sequence[Sequence[T]],
+        context: ContextMode | None,
+        batch_size: int,
+        run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
+    ) -> list[list[R]]:
+        """Apply `run` to documents in lanes (see module docstring); `none` = one lane per sentence."""
+        if (context or self.trained_context) == "none":
+            flat = self._walk_lanes([[item] for doc in docs for item in doc], batch_size, run)
+            return _regroup([r[0] for r in flat], [len(d) for d in docs])
+        return self._walk_lanes(docs, batch_size, run)
+
+    @staticmethod
+    def _walk_lanes(
+        docs: Sequence[Sequence[T]],
+        batch_size: int,
+        run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
+    ) -> list[list[R]]:
+        # Longest documents first, so the lanes still active at step i are a prefix;
+        # ties by first-item length, so sentence-level batches hold similar lengths.
+        order = sorted(range(len(docs)), key=lambda d: (-len(docs[d]), len(str(docs[d][0])) if docs[d] else 0))
+        results: list[list[R]] = [[] for _ in docs]
+        for start in range(0, len(order), batch_size):
+            group = [i for i in order[start : start + batch_size] if docs[i]]
+            context: DocContext | None = None
+            for pos in range(len(docs[group[0]]) if group else 0):
+                active = [i for i in group if len(docs[i]) > pos]
+                if context is not None:
+                    context = context.index_select(torch.arange(len(active)))
+                out, context = run([docs[i][pos] for i in active], context)
+                for i, result in zip(active, out, strict=True):
+                    results[i].append(result)
+        return results
+
+    @torch.inference_mode()
+    def force(
+        self, sources: Sequence[str], targets: Sequence[str], context: DocContext | None
+    ) -> tuple[Tensor, Tensor, DocContext | None]:
+        """Teacher-force `targets`: their log-probabilities (B,), token counts (B,), next context.
+
+        Used to score contrastive variants, and to push a known context
+        (source and reference translation) through the model.
+        """
+        if context is None:
+            context = self.empty_context(len(sources))
+        src, src_len = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)])
+        tgt_in, tgt_out = zip(*(target_io(ids) for ids in self.tokenizer.encode_batch(targets)), strict=True)
+        tgt_in_t, tgt_len = pad_batch(tgt_in)
+        tgt_out_t, _ = pad_batch(tgt_out)
+        enc, enc_final = self.model.encode(src, src_len, context)
+        out = self.model.decode(tgt_in_t, tgt_len, self.model.init_state(enc, context), enc)
+        log_probs = self.model.logits(out.features).log_softmax(-1)  # (B, T, V)
+        token_lp = log_probs.gather(-1, tgt_out_t.unsqueeze(-1)).squeeze(-1)  # (B, T)
+        real = tgt_out_t.ne(PAD_ID)
+        return token_lp.masked_fill(~real, 0.0).sum(1), real.sum(1), self.model.next_context(enc_final, out.state)
+
+    def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
+        texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
+        return Translation(texts[0][0], texts[0][1], texts[1:])
+
+
+def _regroup(flat: list[R], sizes: list[int]) -> list[list[R]]:
+    out: list[list[R]] = []
+    pos = 0
+    for n in sizes:
+        out.append(flat[pos : pos + n])
+        pos += n
+    return out

@@ -1,0 +1,112 @@
+"""The encoder-decoder and its small step-wise API.
+
+Everything that runs the network goes through four methods:
+
+- `encode(src, lengths, context)` -> EncoderOutput (+ the encoder half of the next context)
+- `init_state(enc, context)` -> the decoder's initial state
+- `step(prev_tokens, state, enc)` -> log-probabilities of the next token and the new state
+- `decode(tgt_in, lengths, state, enc)` -> features of a whole target (teacher forcing)
+
+Greedy and beam search call `step`; training and scoring call `decode`;
+both are the same `Decoder.forward`. `next_context` turns one sentence's
+final states into the context of the next sentence of its document.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from translator.config import ModelConfig
+from translator.decoder import Decoder
+from translator.encoder import Encoder
+from translator.state import DocContext, EncoderOutput, LSTMState
+from translator.tokenizer import PAD_ID
+
+
+class StepOutput(NamedTuple):
+    log_probs: Tensor  # (B, V)
+    state: LSTMState  # (Ld, B, Hd)
+    attention: Tensor  # (B, S)
+
+
+class DecodeOutput(NamedTuple):
+    features: Tensor  # (B, T, F); `Seq2Seq.logits` maps them to the vocabulary
+    state: LSTMState  # final state at each row's last real token
+
+
+class Seq2Seq(nn.Module):
+    """Bi-LSTM encoder, attentional LSTM decoder, optional document context."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        src_embed = nn.Embedding(cfg.vocab_size, cfg.emb_size, padding_idx=PAD_ID)
+        tgt_embed = (
+            src_embed if cfg.share_embeddings else nn.Embedding(cfg.vocab_size, cfg.emb_size, padding_idx=PAD_ID)
+        )
+        self.encoder = Encoder(cfg, src_embed)
+        self.decoder = Decoder(cfg, tgt_embed)
+        self.output = nn.Linear(self.decoder.feature_size, cfg.vocab_size)
+        if cfg.tie_output:
+            self.output.weight = tgt_embed.weight
+        self._reset_parameters()
+
+    @property
+    def uses_context(self) -> bool:
+        return self.cfg.context == "carry"
+
+    def _reset_parameters(self) -> None:
+        """Small uniform init (as OpenNMT's RNN default) and forget-gate bias 1."""
+        for name, p in self.named_parameters():
+            nn.init.uniform_(p, -0.1, 0.1)
+            if "lstm.bias" in name:
+                hidden = p.shape[0] // 4
+                p.data[hidden : 2 * hidden].fill_(0.5)  # ih + hh biases add up to 1
+        with torch.no_grad():
+            self.encoder.embed.weight[PAD_ID].zero_()
+            self.decoder.embed.weight[PAD_ID].zero_()
+
+    def empty_context(self, batch: int, device: torch.device | str = "cpu") -> DocContext | None:
+        """Context of a document's first sentence (None for sentence-level models)."""
+        if not self.uses_context:
+            return None
+        c = self.cfg
+        return DocContext(
+            LSTMState.zeros(c.enc_layers, batch, c.enc_hidden, device),
+            LSTMState.zeros(c.dec_layers, batch, c.dec_hidden, device),
+        )
+
+    def encode(self, src: Tensor, lengths: Tensor, context: DocContext | None) -> tuple[EncoderOutput, LSTMState]:
+        """Encode (B, S) sources; also returns the encoder state for the next sentence."""
+        states, summary, forward_final = self.encoder(src, lengths, context.encoder if context else None)
+        keys = self.decoder.attention.project(states)  # (B, S, Hd)
+        return EncoderOutput(states, keys, src != PAD_ID, summary), forward_final
+
+    def init_state(self, enc: EncoderOutput, context: DocContext | None) -> LSTMState:
+        return self.decoder.init_state(enc, context.decoder if context else None)
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        """One decoding step for (B,) previous tokens."""
+        features, new_state, weights = self.decoder(prev_tokens.unsqueeze(1), None, state, enc)
+        log_probs = self.logits(features[:, 0]).log_softmax(dim=-1)  # (B, V)
+        return StepOutput(log_probs, new_state, weights[:, 0])
+
+    def decode(self, tgt_in: Tensor, lengths: Tensor, state: LSTMState, enc: EncoderOutput) -> DecodeOutput:
+        """Teacher-forced pass over (B, T) target inputs."""
+        features, final, _ = self.decoder(tgt_in, lengths, state, enc)
+        return DecodeOutput(features, final)
+
+    def logits(self, features: Tensor) -> Tensor:
+        """(..., F) -> (..., V). Kept separate so training projects only real tokens."""
+        return self.output(features)
+
+    def next_context(self, encoder_final: LSTMState, decoder_final: LSTMState) -> DocContext | None:
+        """The context a sentence leaves for the next sentence of its document."""
+        return DocContext(encoder_final, decoder_final) if self.uses_context else None
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

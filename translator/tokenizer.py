@@ -1,0 +1,43 @@
+"""SentencePiece wrapper: text <-> ids, built from the model's bytes.
+
+The serialized SentencePiece model travels inside every checkpoint, so the
+tokenizer is always constructed from bytes, never from a path that might
+point at a different model than the one the weights were trained with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sentencepiece as spm
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+
+class Tokenizer:
+    """Joint source/target SentencePiece model with fixed special ids."""
+
+    def __init__(self, model_proto: bytes) -> None:
+        self.model_proto = model_proto
+        self._sp = spm.SentencePieceProcessor(model_proto=model_proto)
+        specials = (self._sp.pad_id(), self._sp.unk_id(), self._sp.bos_id(), self._sp.eos_id())
+        if specials != (PAD_ID, UNK_ID, BOS_ID, EOS_ID):
+            raise ValueError(f"SentencePiece model has special ids {specials}, expected 0..3")
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._sp.get_piece_size())
+
+    def encode(self, text: str) -> list[int]:
+        """Pieces of one sentence, without BOS/EOS."""
+        return list(self._sp.encode(text, out_type=int))
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [list(ids) for ids in self._sp.encode(list(texts), out_type=int)]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Detokenized text; special ids are dropped."""
+        return str(self._sp.decode([i for i in ids if i > EOS_ID]))
+
+    def pieces(self, text: str) -> list[str]:
+        return list(self._sp.encode(text, out_type=str))
