@@ -53,7 +53,8 @@ class ChunkLoss(nn.Module):
         self.model, self.label_smoothing = model, label_smoothing
 
     def forward(self, slots: list[Slot], context: DocContext | None) -> tuple[Tensor, Tensor, DocContext | None]:
-        loss, tokens = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        device = slots[0].src.device
+        loss, tokens = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
         for slot in slots:
             if context is not None:
                 context = context.reset(slot.start)

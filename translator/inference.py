@@ -57,11 +57,15 @@ class Translator:
         return cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step)
 
     @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
     def trained_context(self) -> ContextMode:
         return self.model.cfg.context
 
     def empty_context(self, batch: int) -> DocContext | None:
-        return self.model.empty_context(batch)
+        return self.model.empty_context(batch, self.device)
 
     @torch.inference_mode()
     def translate_sentences(
@@ -75,7 +79,7 @@ class Translator:
         decode = decode or self.config.decode
         if context is None:
             context = self.empty_context(len(sources))
-        src, lengths = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)])
+        src, lengths = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)
         enc, enc_final = self.model.encode(src, lengths, context)
         state = self.model.init_state(enc, context)
         max_len = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
@@ -144,7 +148,7 @@ class Translator:
             for pos in range(len(docs[group[0]]) if group else 0):
                 active = [i for i in group if len(docs[i]) > pos]
                 if context is not None:
-                    context = context.index_select(torch.arange(len(active)))
+                    context = context.index_select(torch.arange(len(active), device=context.encoder.h.device))
                 out, context = run([docs[i][pos] for i in active], context)
                 for i, result in zip(active, out, strict=True):
                     results[i].append(result)
@@ -161,10 +165,10 @@ class Translator:
         """
         if context is None:
             context = self.empty_context(len(sources))
-        src, src_len = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)])
+        src, src_len = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)
         tgt_in, tgt_out = zip(*(target_io(ids) for ids in self.tokenizer.encode_batch(targets)), strict=True)
-        tgt_in_t, tgt_len = pad_batch(tgt_in)
-        tgt_out_t, _ = pad_batch(tgt_out)
+        tgt_in_t, tgt_len = pad_batch(tgt_in, self.device)
+        tgt_out_t, _ = pad_batch(tgt_out, self.device)
         enc, enc_final = self.model.encode(src, src_len, context)
         out = self.model.decode(tgt_in_t, tgt_len, self.model.init_state(enc, context), enc)
         log_probs = self.model.logits(out.features).log_softmax(-1)  # (B, T, V)

@@ -47,10 +47,11 @@ def greedy_search(model: Stepper, enc: EncoderOutput, state: LSTMState, max_len:
     Finished rows keep running in the batch (cheaper than re-indexing every
     step for the small batches greedy decoding serves) but stop changing.
     """
-    batch = max_len.shape[0]
-    prev = torch.full((batch,), BOS_ID, dtype=torch.long)
-    finished = torch.zeros(batch, dtype=torch.bool)
-    log_prob = torch.zeros(batch)
+    batch, device = max_len.shape[0], enc.states.device
+    max_len = max_len.to(device)
+    prev = torch.full((batch,), BOS_ID, dtype=torch.long, device=device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    log_prob = torch.zeros(batch, device=device)
     final = state
     tokens: list[Tensor] = []
     for t in range(int(max_len.max())):
@@ -69,7 +70,12 @@ def greedy_search(model: Stepper, enc: EncoderOutput, state: LSTMState, max_len:
     lengths = _lengths_until_eos(torch.stack(tokens, dim=1))
     rows = torch.stack(tokens, dim=1).tolist()
     return [
-        Hypothesis(rows[b][: lengths[b]], float(log_prob[b]), float(log_prob[b]), final.index_select(torch.tensor([b])))
+        Hypothesis(
+            rows[b][: lengths[b]],
+            float(log_prob[b]),
+            float(log_prob[b]),
+            final.index_select(torch.tensor([b], device=device)),
+        )
         for b in range(batch)
     ]
 
@@ -91,10 +97,11 @@ def beam_search(
     """
     if not 1 <= n_best <= beam_size:
         raise ValueError(f"n_best must be in 1..beam_size, got {n_best} with beam {beam_size}")
-    batch, k = max_len.shape[0], beam_size
-    tile = torch.arange(batch).repeat_interleave(k)
+    batch, k, device = max_len.shape[0], beam_size, enc.states.device
+    max_len = max_len.to(device)
+    tile = torch.arange(batch, device=device).repeat_interleave(k)
     enc, state = enc.index_select(tile), state.index_select(tile)
-    beams = _Beams.start(batch, k)
+    beams = _Beams.start(batch, k, device)
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
     for t in range(int(max_len.max())):
         out = model.step(beams.prev_tokens(), state, enc)
@@ -106,12 +113,12 @@ def beam_search(
         _finalize(finished, beams, out.state, top_scores, origin, token, t + 1, alpha)
         beams, rows = beams.advance(top_scores, origin, token)
         state = out.state.index_select(rows)
-        done = torch.tensor([len(finished[s]) >= k for s in beams.sentence.tolist()]) | at_limit
+        done = torch.tensor([len(finished[s]) >= k for s in beams.sentence.tolist()], device=device) | at_limit
         if bool(done.all()):
             break
         if bool(done.any()):
             keep = (~done).nonzero().squeeze(1)
-            keep_rows = (keep.unsqueeze(1) * k + torch.arange(k)).flatten()
+            keep_rows = (keep.unsqueeze(1) * k + torch.arange(k, device=device)).flatten()
             beams = beams.select(keep)
             state, enc = state.index_select(keep_rows), enc.index_select(keep_rows)
     return [sorted(hyps, key=lambda h: -h.score)[:n_best] for hyps in finished]
@@ -126,14 +133,15 @@ class _Beams:
     sentence: Tensor  # (n,) index of each row-group's sentence in the input batch
 
     @staticmethod
-    def start(batch: int, k: int) -> _Beams:
-        scores = torch.full((batch, k), float("-inf"))
+    def start(batch: int, k: int, device: torch.device) -> _Beams:
+        scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # all K beams start identical: keep one alive
-        return _Beams(scores, torch.empty(batch * k, 0, dtype=torch.long), torch.arange(batch))
+        history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
+        return _Beams(scores, history, torch.arange(batch, device=device))
 
     def prev_tokens(self) -> Tensor:
         if self.history.shape[1] == 0:
-            return torch.full((self.history.shape[0],), BOS_ID, dtype=torch.long)
+            return torch.full((self.history.shape[0],), BOS_ID, dtype=torch.long, device=self.history.device)
         return self.history[:, -1]
 
     def advance(self, top_scores: Tensor, origin: Tensor, token: Tensor) -> tuple[_Beams, Tensor]:
@@ -141,13 +149,15 @@ class _Beams:
         k = self.scores.shape[1]
         order = torch.sort(token.eq(EOS_ID).to(torch.int8), dim=1, stable=True).indices[:, :k]
         scores = top_scores.gather(1, order).masked_fill(token.gather(1, order).eq(EOS_ID), float("-inf"))
-        rows = (torch.arange(scores.shape[0]).unsqueeze(1) * k + origin.gather(1, order)).flatten()
+        rows = (
+            torch.arange(scores.shape[0], device=scores.device).unsqueeze(1) * k + origin.gather(1, order)
+        ).flatten()
         history = torch.cat([self.history.index_select(0, rows), token.gather(1, order).reshape(-1, 1)], dim=1)
         return _Beams(scores, history, self.sentence), rows
 
     def select(self, keep: Tensor) -> _Beams:
         k = self.scores.shape[1]
-        rows = (keep.unsqueeze(1) * k + torch.arange(k)).flatten()
+        rows = (keep.unsqueeze(1) * k + torch.arange(k, device=keep.device)).flatten()
         return _Beams(self.scores[keep], self.history[rows], self.sentence[keep])
 
 
@@ -176,7 +186,7 @@ def _finalize(
                 beams.history[row].tolist(),
                 float(normalise(raw, length, alpha)),
                 raw,
-                step_state.index_select(torch.tensor([row])),
+                step_state.index_select(torch.tensor([row], device=top_scores.device)),
             )
         )
 
