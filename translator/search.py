@@ -117,9 +117,7 @@ def beam_search(
         if bool(done.all()):
             break
         if bool(done.any()):
-            keep = (~done).nonzero().squeeze(1)
-            keep_rows = (keep.unsqueeze(1) * k + torch.arange(k, device=device)).flatten()
-            beams = beams.select(keep)
+            beams, keep_rows = beams.select((~done).nonzero().squeeze(1))
             state, enc = state.index_select(keep_rows), enc.index_select(keep_rows)
     return [sorted(hyps, key=lambda h: -h.score)[:n_best] for hyps in finished]
 
@@ -155,10 +153,11 @@ class _Beams:
         history = torch.cat([self.history.index_select(0, rows), token.gather(1, order).reshape(-1, 1)], dim=1)
         return _Beams(scores, history, self.sentence), rows
 
-    def select(self, keep: Tensor) -> _Beams:
+    def select(self, keep: Tensor) -> tuple[_Beams, Tensor]:
+        """Only the sentences `keep`; also returns their rows in the (n*K) layout."""
         k = self.scores.shape[1]
         rows = (keep.unsqueeze(1) * k + torch.arange(k, device=keep.device)).flatten()
-        return _Beams(self.scores[keep], self.history[rows], self.sentence[keep])
+        return _Beams(self.scores[keep], self.history[rows], self.sentence[keep]), rows
 
 
 def _finalize(
