@@ -121,9 +121,8 @@ def score_contrastive(
                 state = translator.force([src], [tgt], state)[2]
         candidates = [item.ref, *item.contrastive]
         if state is not None:
-            state = state.index_select(
-                torch.zeros(len(candidates), dtype=torch.long, device=translator.device)
-            )  # a row each
+            same_row = torch.zeros(len(candidates), dtype=torch.long, device=translator.device)
+            state = state.index_select(same_row)  # every candidate continues the same context
         scores = translator.force([item.src] * len(candidates), candidates, state)[0]
         report.add(item, bool(scores[0] > scores[1:].max()))
     return report

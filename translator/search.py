@@ -67,8 +67,9 @@ def greedy_search(model: Stepper, enc: EncoderOutput, state: LSTMState, max_len:
         state, prev = out.state, best
         if bool(finished.all()):
             break
-    lengths = _lengths_until_eos(torch.stack(tokens, dim=1))
-    rows = torch.stack(tokens, dim=1).tolist()
+    generated = torch.stack(tokens, dim=1)  # (B, t)
+    lengths = _lengths_until_eos(generated)
+    rows = generated.tolist()
     return [
         Hypothesis(
             rows[b][: lengths[b]],
