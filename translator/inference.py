@@ -69,12 +69,18 @@ class Translator:
 
     @torch.inference_mode()
     def translate_sentences(
-        self, sources: Sequence[str], context: DocContext | None, decode: DecodeConfig | None = None
+        self,
+        sources: Sequence[str],
+        context: DocContext | None,
+        decode: DecodeConfig | None = None,
+        max_lengths: Sequence[int] | None = None,
     ) -> tuple[list[Translation], DocContext | None]:
         """Translate one batch; row i continues row i of `context` (None: new documents).
 
-        Returns the translations and the context each row leaves for its
-        document's next sentence.
+        `max_lengths` caps row i's output at that many pieces (0: no cap beyond
+        the length rule), so a server can batch requests that ask for
+        different limits. Returns the translations and the context each row
+        leaves for its document's next sentence.
         """
         decode = decode or self.config.decode
         if context is None:
@@ -83,6 +89,9 @@ class Translator:
         enc, enc_final = self.model.encode(src, lengths, context)
         state = self.model.init_state(enc, context)
         max_len = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
+        if max_lengths is not None:
+            caps = torch.tensor([m if m > 0 else int(max_len.max()) for m in max_lengths], device=max_len.device)
+            max_len = torch.minimum(max_len, caps)
         if decode.beam_size > 1:
             nbest = beam_search(self.model, enc, state, max_len, decode.beam_size, decode.n_best, decode.length_penalty)
         else:

@@ -1,0 +1,131 @@
+"""Serving benchmark: latency and throughput of `nmt serve` on the default model.
+
+    python bench/serve.py --model runs/bible --data data/bible-en-es/test.en
+
+Starts `nmt serve` as a separate process (so the clients' Python does not
+share the server's interpreter), then measures
+
+  * latency p50/p99 of one 20-word sentence, greedy and beam 5, one request at a time;
+  * throughput (sentences/s) and latency at 1, 8 and 32 concurrent clients sending
+    single-sentence requests from the test set (the model's default search),
+    with dynamic batching on (the defaults) and off (--max-batch-size 1).
+
+Prints a Markdown table (and JSON with --json). Figures depend on the machine:
+on a 2-core machine the clients and the server share the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.client import Client  # noqa: E402
+
+
+def start_server(model: str, threads: int, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """`nmt serve` on a free port; returns the process and its port (read from its JSON log)."""
+    cmd = [sys.executable, "-m", "translator", "serve", "--model", model, "--port", "0", "--metrics-port", "0"]
+    cmd += ["--threads", str(threads), "--log-level", "WARNING", *extra]
+    env = {**os.environ, "NMT_SERVE_LOG_LEVEL": "INFO"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        event = json.loads(line)
+        if event.get("event") == "started":
+            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+            return proc, int(event["port"])
+    raise RuntimeError(f"server exited with {proc.wait()}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def latency(target: str, sentence: str, beam: int, n: int) -> dict[str, float]:
+    with Client(target, timeout=120) as c:
+        for _ in range(3):  # warm-up
+            c.translate([sentence], beam_size=beam)
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            c.translate([sentence], beam_size=beam)
+            times.append(time.perf_counter() - start)
+    return {"p50_ms": 1000 * statistics.median(times), "p99_ms": 1000 * percentile(times, 99)}
+
+
+def throughput(target: str, sentences: list[str], clients: int) -> dict[str, float]:
+    with Client(target, timeout=300) as c:
+        c.translate(sentences[:1])  # warm-up
+        times: list[float] = []
+
+        def one(s: str) -> None:
+            start = time.perf_counter()
+            c.translate([s])
+            times.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(one, sentences))
+        seconds = time.perf_counter() - start
+    return {
+        "sentences_per_s": len(sentences) / seconds,
+        "p50_ms": 1000 * statistics.median(times),
+        "p99_ms": 1000 * percentile(times, 99),
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="runs/bible", help="run directory or checkpoint")
+    p.add_argument("--data", default="data/bible-en-es/test.en", help="source sentences, one per line")
+    p.add_argument("--requests", type=int, default=300, help="requests per throughput run")
+    p.add_argument("--latency-requests", type=int, default=50)
+    p.add_argument("--threads", type=int, default=2, help="server torch threads")
+    p.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = p.parse_args()
+
+    lines = [s for s in Path(args.data).read_text(encoding="utf-8").splitlines() if s.strip()]
+    sentence = next(s for s in lines if len(s.split()) == 20)
+    sample = lines[: args.requests]
+    results: dict[str, object] = {"sentence": sentence}
+    modes = {"dynamic batching": [], "no batching": ["--max-batch-size", "1", "--max-wait-ms", "0"]}
+    for mode, extra in modes.items():
+        proc, port = start_server(args.model, args.threads, extra)
+        target = f"127.0.0.1:{port}"
+        try:
+            if mode == "dynamic batching":
+                results["latency"] = {f"beam {b}": latency(target, sentence, b, args.latency_requests) for b in (1, 5)}
+            results[mode] = {str(n): throughput(target, sample, n) for n in (1, 8, 32)}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+    print(f"Latency of one 20-word sentence ({args.latency_requests} sequential requests):\n")
+    print("| search | p50 ms | p99 ms |\n|---|---|---|")
+    for name, row in results["latency"].items():  # type: ignore[attr-defined]
+        print(f"| {name} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} |")
+    print(f"\nThroughput, {len(sample)} single-sentence requests from {args.data}, the model's default search:\n")
+    print("| clients | batching | sentences/s | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    for n in ("1", "8", "32"):
+        for mode in modes:
+            row = results[mode][n]  # type: ignore[index]
+            print(f"| {n} | {mode} | {row['sentences_per_s']:.1f} | {row['p50_ms']:.0f} | {row['p99_ms']:.0f} |")
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Assemble and run a server: registry, batcher, servicer, health, reflection, metrics.
+
+`Server` is what tests start on localhost and what `nmt serve` runs until
+SIGTERM. Shutdown order matters for a load balancer: health turns
+NOT_SERVING first, then gRPC stops taking new RPCs and gives in-flight ones
+`grace_seconds` to finish, then the batcher drains, then metrics go away.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import grpc
+import torch
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from server.batcher import Batcher
+from server.config import ServeConfig
+from server.gen import translator_pb2 as pb
+from server.gen import translator_pb2_grpc as pb_grpc
+from server.metrics import Metrics
+from server.registry import ModelRegistry, ModelSpec
+from server.servicer import TranslatorServicer
+
+log = logging.getLogger("server")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Translator"].full_name  # translator.v1.Translator
+
+
+class Server:
+    """One running translation server."""
+
+    def __init__(self, cfg: ServeConfig) -> None:
+        self.cfg = cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.metrics = Metrics()
+        self.registry = ModelRegistry(
+            [ModelSpec.parse(m) for m in cfg.model],
+            Path(cfg.model_dir) if cfg.model_dir else None,
+            _device(cfg.device),
+            on_change=self.metrics.on_model,
+        )
+        self.registry.load_initial()
+        self.batcher = Batcher(
+            cfg.max_batch_size,
+            cfg.max_wait_ms,
+            cfg.max_queue,
+            on_batch=self.metrics.on_batch,
+            on_drop=lambda reason: self.metrics.dropped.labels(reason).inc(),
+        )
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        self.grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="rpc"),
+            maximum_concurrent_rpcs=cfg.workers,
+        )
+        pb_grpc.add_TranslatorServicer_to_server(
+            TranslatorServicer(self.registry, self.batcher, cfg, self.metrics), self.grpc
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, self.grpc)
+        self.port = self._bind()
+        self.metrics_port = 0
+        self._metrics_server: Any = None
+        self._stopped = threading.Event()
+
+    def _bind(self) -> int:
+        address = f"{self.cfg.host}:{self.cfg.port}"
+        if not self.cfg.tls_cert:
+            port = self.grpc.add_insecure_port(address)
+        else:
+            cert, key = Path(self.cfg.tls_cert).read_bytes(), Path(self.cfg.tls_key).read_bytes()
+            ca = Path(self.cfg.tls_client_ca).read_bytes() if self.cfg.tls_client_ca else None
+            creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
+            port = self.grpc.add_secure_port(address, creds)
+        if port == 0:
+            raise RuntimeError(f"cannot listen on {address}")
+        return port
+
+    def start(self) -> Server:
+        self.grpc.start()
+        if self.cfg.metrics_port:
+            host = self.cfg.metrics_host or self.cfg.host
+            self._metrics_server, _ = start_http_server(self.cfg.metrics_port, host, registry=self.metrics.registry)
+            self.metrics_port = self._metrics_server.server_port
+        self.registry.start_watching(self.cfg.reload_interval)
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "serving %s on %s:%d (%s)",
+            ", ".join(m.name for m in self.registry.models()),
+            self.cfg.host,
+            self.port,
+            "TLS" if self.cfg.tls_cert else "plaintext",
+            extra={"event": "started", "port": self.port, "metrics_port": self.metrics_port},
+        )
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Drain and stop (idempotent): NOT_SERVING, finish in-flight RPCs, stop the batcher."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        grace = self.cfg.grace_seconds if grace is None else grace
+        log.info("shutting down: draining in-flight requests (up to %.0f s)", grace, extra={"event": "draining"})
+        self.health.enter_graceful_shutdown()
+        self.grpc.stop(grace).wait()
+        self.batcher.stop()
+        self.registry.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+        log.info("stopped", extra={"event": "stopped"})
+
+    def run_until_signal(self) -> None:
+        """Serve until SIGTERM or SIGINT, then drain and return."""
+        done = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s", signal.Signals(signum).name, extra={"event": "signal"})
+            done.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        done.wait()
+        self.stop()
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)

@@ -1,0 +1,102 @@
+"""`nmt serve` and `nmt client`: flags here, work in `server.app` and `server.client` (imported lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from server import config
+
+
+def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve checkpoints over gRPC",
+        description="Serve models over gRPC (translator.v1.Translator, health, reflection) with Prometheus metrics. "
+        "Every flag can also be set with an NMT_SERVE_* environment variable.",
+    )
+    config.add_arguments(p)
+    p.set_defaults(func=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from server import logs
+    from server.app import Server
+
+    cfg = config.from_args(args)
+    logs.setup(cfg.log_format, cfg.log_level)
+    Server(cfg).start().run_until_signal()
+    return 0
+
+
+def add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("client", help="call a running server: translate, models, health")
+    p.add_argument("action", choices=["translate", "models", "health"])
+    p.add_argument("--target", default="127.0.0.1:50051", help="server host:port")
+    p.add_argument("--model", default="", help="model name (default: the server's default)")
+    p.add_argument("--input", "-i", type=Path, help="text: one sentence per line, blank line = new document")
+    p.add_argument("--output", "-o", type=Path, help="translations, same layout (default stdout)")
+    p.add_argument("--beam", type=int, default=0, help="beam size (0 = the model's default)")
+    p.add_argument(
+        "--mode",
+        choices=["document", "sentence", "stream"],
+        default="document",
+        help="one call per document, one call per sentence with the context passed along, or a stream",
+    )
+    p.add_argument("--timeout", type=float, default=60.0, help="deadline of each call, seconds")
+    p.add_argument("--tls-ca", help="PEM CA to verify the server (turns TLS on)")
+    p.add_argument("--tls-cert", help="client certificate (mutual TLS)")
+    p.add_argument("--tls-key", help="client key (mutual TLS)")
+    p.add_argument("--server-name", help="expected name in the server certificate")
+    p.add_argument("--service", default="", help="health: the service to ask about ('' = whole server)")
+    p.set_defaults(func=client)
+
+
+def client(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+
+    from server.client import Client
+
+    tls = {"tls_ca": args.tls_ca, "tls_cert": args.tls_cert, "tls_key": args.tls_key, "server_name": args.server_name}
+    with Client(args.target, timeout=args.timeout, **tls) as c:
+        try:
+            if args.action == "health":
+                status = c.health(args.service)
+                print(status)
+                return 0 if status == "SERVING" else 1
+            if args.action == "models":
+                print(json.dumps(MessageToDict(c.list_models()), indent=2))
+                return 0
+            return _translate_text(c, args)
+        except grpc.RpcError as e:
+            print(f"nmt client: {e.code().name}: {e.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+            return 1
+
+
+def _translate_text(c: object, args: argparse.Namespace) -> int:
+    from server.client import Client
+    from translator.corpus import format_documents_text, read_documents_text
+
+    assert isinstance(c, Client)
+    text = args.input.read_text(encoding="utf-8") if args.input else sys.stdin.read()
+    out = []
+    for doc in read_documents_text(text.splitlines()):
+        if args.mode == "document":
+            responses = [c.translate(doc, model=args.model, beam_size=args.beam)]
+        elif args.mode == "stream":
+            responses = list(c.stream(([s] for s in doc), model=args.model, beam_size=args.beam))
+        else:
+            responses, context = [], b""
+            for sentence in doc:
+                responses.append(c.translate([sentence], context, args.model, args.beam))
+                context = responses[-1].context
+        out.append([t.text or " " for r in responses for t in r.translations])
+    result = format_documents_text(out)
+    if args.output:
+        args.output.write_text(result, encoding="utf-8")
+    else:
+        sys.stdout.write(result)
+    return 0

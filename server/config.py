@@ -1,0 +1,115 @@
+"""`ServeConfig`: every setting of `nmt serve`, from flags, then environment, then defaults.
+
+Each field has a flag `--field-name` and an environment variable
+`NMT_SERVE_FIELD_NAME` (a flag wins over the variable). List fields take a
+comma-separated variable, e.g. `NMT_SERVE_MODEL=en-es=/runs/bible,/runs/other`.
+The model's own settings (shape, vocabulary, decoding defaults) are never
+here: the server reads them from each checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "NMT_SERVE_"
+
+
+def _f(default: Any, help_text: str) -> Any:
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass
+class ServeConfig:
+    """Settings of one server process."""
+
+    model: list[str] = field(
+        default_factory=list, metadata={"help": "a run directory or checkpoint, repeatable; the first is the default"}
+    )
+    model_dir: str = _f("", "a folder with one run directory or .pt file per model, named after it")
+    host: str = _f("127.0.0.1", "address to listen on; 0.0.0.0 for all interfaces")
+    port: int = _f(50051, "0 = any free port (logged)")
+    device: str = _f("cpu", "cpu, cuda, or auto")
+    threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
+    workers: int = _f(64, "gRPC handler threads = concurrent RPCs served; more get RESOURCE_EXHAUSTED")
+    max_batch_size: int = _f(32, "sentences in one model batch; 1 turns dynamic batching off")
+    max_wait_ms: float = _f(5.0, "how long a lone new request waits for company")
+    max_queue: int = _f(256, "requests queued or running; beyond it RESOURCE_EXHAUSTED")
+    max_sentences: int = _f(256, "sentences per request")
+    max_sentence_chars: int = _f(2000, "characters per sentence")
+    max_sentence_tokens: int = _f(250, "SentencePiece pieces per sentence")
+    max_beam_size: int = _f(16, "largest beam_size a request may ask for")
+    max_length: int = _f(512, "cap on DecodeOptions.max_length")
+    reload_interval: float = _f(10.0, "seconds between checks for a newer checkpoint; 0 = never")
+    grace_seconds: float = _f(30.0, "SIGTERM: how long in-flight requests may take to finish")
+    metrics_port: int = _f(9464, "Prometheus /metrics over HTTP; 0 = off")
+    metrics_host: str = _f("", "default: same as host")
+    tls_cert: str = _f("", "PEM certificate chain; with tls_key, serve TLS only")
+    tls_key: str = _f("", "PEM private key of --tls-cert")
+    tls_client_ca: str = _f("", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
+    log_format: str = _f("json", "json or text")
+    log_level: str = _f("INFO", "DEBUG, INFO, WARNING or ERROR")
+
+    def __post_init__(self) -> None:
+        if not self.model and not self.model_dir:
+            raise ValueError("no model: give --model [NAME=]PATH or --model-dir DIR")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TLS needs both --tls-cert and --tls-key")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
+        if self.log_format not in ("json", "text"):
+            raise ValueError(f"--log-format must be json or text, not {self.log_format!r}")
+        positive = ("workers", "max_batch_size", "max_queue", "max_sentences", "max_sentence_chars")
+        for name in (*positive, "max_sentence_tokens", "max_beam_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{_flag(name)} must be at least 1")
+        if self.max_wait_ms < 0 or self.reload_interval < 0 or self.grace_seconds < 0:
+            raise ValueError("--max-wait-ms, --reload-interval and --grace-seconds must not be negative")
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per field; defaults stay None so the environment can fill them."""
+    for f in dataclasses.fields(ServeConfig):
+        help_text = f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}; default {f.default!r})"
+        help_text = help_text.replace("%", "%%")
+        if f.name == "model":
+            help_text = f"{f.metadata['help']} (env {ENV_PREFIX}MODEL, comma-separated)"
+            parser.add_argument("--model", action="append", metavar="[NAME=]PATH", help=help_text)
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(f"--{_flag(f.name)}", type=kind, default=None, help=help_text)
+
+
+def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> ServeConfig:
+    """Flags first, then `NMT_SERVE_*` variables, then the dataclass defaults."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(ServeConfig):
+        given = getattr(args, f.name, None)
+        var = env.get(ENV_PREFIX + f.name.upper())
+        if given is not None:
+            values[f.name] = given
+        elif var is not None and var != "":
+            values[f.name] = _parse_env(f.name, str(f.type), var)
+    return ServeConfig(**values)
+
+
+def _parse_env(name: str, kind: str, text: str) -> Any:
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={text!r} is not a {kind}") from None
+    if name == "model":
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text

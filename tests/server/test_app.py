@@ -1,0 +1,165 @@
+"""The server as an operator runs it: `nmt serve` under SIGTERM, TLS, metrics, deadlines, and load."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import pytest
+
+from server.client import Client
+from server.gen import translator_pb2 as pb
+from server.gen import translator_pb2_grpc as pb_grpc
+from tests.server.conftest import StartServer, free_port
+from tests.synthetic import make_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+LONG_DOC = ["look at that cow .", "it is very old ."] * 125  # 250: just under the per-request limit
+
+
+def rpc_error(call: object) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        call()  # type: ignore[operator]
+    return info.value
+
+
+@pytest.mark.slow
+def test_sigterm_drains_in_flight_requests_then_exits(trained_run: Path) -> None:
+    env = {**os.environ, "NMT_SERVE_PORT": "0", "NMT_SERVE_METRICS_PORT": "0", "NMT_SERVE_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "translator", "serve", "--model", f"tiny={trained_run}"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    logs = []
+    for line in proc.stderr:  # JSON logs: wait for the "started" event and its port
+        logs.append(json.loads(line))
+        if logs[-1].get("event") == "started":
+            break
+    port = logs[-1]["port"]
+    client = Client(f"127.0.0.1:{port}", timeout=120)
+    assert client.health() == "SERVING"
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(reply=client.translate(LONG_DOC)))
+    worker.start()
+    time.sleep(0.5)  # the 250-sentence document is now being translated
+    proc.send_signal(signal.SIGTERM)
+    worker.join(timeout=120)
+    reply = result["reply"]
+    assert isinstance(reply, pb.TranslateResponse) and len(reply.translations) == 250
+    assert proc.wait(timeout=60) == 0
+    logs += [json.loads(line) for line in proc.stderr]
+    events = [e.get("event") for e in logs]
+    assert events.index("signal") < events.index("draining") < events.index("stopped")
+    rpc = [e for e in logs if e.get("event") == "rpc" and e["method"] == "Translate"]
+    assert rpc[-1]["code"] == "OK" and rpc[-1]["sentences"] == 250
+    client.close()
+
+
+def test_after_stop_new_requests_are_refused(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[str(trained_run)])
+    with Client(f"127.0.0.1:{server.port}", timeout=10) as client:
+        assert client.translate(["look at that cow ."]).translations[0].text
+        server.stop(grace=1)
+        assert rpc_error(lambda: client.translate(["look at that cow ."])).code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_deadline_exceeded_and_the_job_is_dropped(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"d={trained_run}"])
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=LONG_DOC), timeout=0.3))
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    deadline = time.monotonic() + 30
+    while server.batcher.depth and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.batcher.depth == 0  # dropped mid-document, not translated to the end
+    translated = server.metrics.registry.get_sample_value("nmt_sentences_total", {"model": "d"})
+    assert translated is not None and 0 < translated < len(LONG_DOC)
+
+
+def test_full_queue_is_resource_exhausted(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[str(trained_run)], max_queue=1)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    busy = stub.Translate.future(pb.TranslateRequest(sentences=LONG_DOC))
+    time.sleep(0.3)
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=["a ."])))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in error.details()
+    busy.cancel()
+
+
+def test_metrics_endpoint(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"m={trained_run}"], metrics_port=free_port())
+    with Client(f"127.0.0.1:{server.port}") as client:
+        client.translate(["look at that cow .", "it is very cute ."])
+    text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).read().decode()
+    assert 'nmt_requests_total{code="OK",method="Translate",model="m"} 1.0' in text
+    assert 'nmt_sentences_total{model="m"} 2.0' in text
+    assert 'nmt_batch_size_count{model="m"}' in text and "nmt_request_latency_seconds_bucket" in text
+    assert "nmt_queue_depth" in text and 'nmt_model_info{checkpoint="' in text
+
+
+def test_tls_and_mutual_tls(start_server: StartServer, trained_run: Path, tmp_path: Path) -> None:
+    def make_cert(name: str, ca: str | None = None) -> None:
+        key, crt = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
+        subj = ["-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"]
+        if ca is None:
+            cmd = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *subj]
+            subprocess.run([*cmd, "-keyout", key, "-out", crt], check=True, capture_output=True)
+            return
+        csr = tmp_path / f"{name}.csr"
+        subprocess.run(
+            ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", *subj, "-keyout", key, "-out", csr],
+            check=True,
+            capture_output=True,
+        )
+        sign = ["openssl", "x509", "-req", "-in", csr, "-CA", tmp_path / f"{ca}.crt", "-CAkey", tmp_path / f"{ca}.key"]
+        subprocess.run([*sign, "-CAcreateserial", "-days", "1", "-copy_extensions", "copy", "-out", crt], check=True)
+
+    make_cert("ca")
+    make_cert("localhost", ca="ca")
+    make_cert("client", ca="ca")
+    p = {n: str(tmp_path / n) for n in ("ca.crt", "localhost.crt", "localhost.key", "client.crt", "client.key")}
+    server = start_server(
+        model=[str(trained_run)], tls_cert=p["localhost.crt"], tls_key=p["localhost.key"], tls_client_ca=p["ca.crt"]
+    )
+    target = f"localhost:{server.port}"
+    with Client(target, tls_ca=p["ca.crt"], tls_cert=p["client.crt"], tls_key=p["client.key"], timeout=10) as c:
+        assert c.translate(["look at that cow ."]).translations[0].text.startswith("mira")
+    with Client(target, tls_ca=p["ca.crt"], timeout=10) as c:  # no client certificate: refused
+        assert rpc_error(lambda: c.translate(["look at that cow ."])).code() == grpc.StatusCode.UNAVAILABLE
+    with Client(target, timeout=10) as c:  # plaintext against a TLS port: refused
+        assert rpc_error(lambda: c.translate(["look at that cow ."])).code() == grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.slow
+def test_load_2000_requests_from_32_clients_without_an_error(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"m={trained_run}"], max_wait_ms=2.0)
+    docs = [list(d.sources) for d in make_documents(2000, seed=9)]
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+
+    def one(doc: list[str]) -> int:
+        return len(stub.Translate(pb.TranslateRequest(sentences=doc), timeout=120).translations)
+
+    with ThreadPoolExecutor(32) as pool:  # a mix of single sentences and two-sentence documents
+        counts = list(pool.map(one, [d[: 1 + i % 2] for i, d in enumerate(docs)]))
+    assert sum(counts) == 3000
+    samples = {
+        s.name: s.value
+        for metric in server.metrics.registry.collect()
+        for s in metric.samples
+        if s.labels.get("model") == "m"
+    }
+    assert samples["nmt_requests_total"] == 2000
+    assert samples["nmt_batch_size_sum"] / samples["nmt_batch_size_count"] > 4  # requests really shared batches

@@ -1,0 +1,121 @@
+"""Dynamic batching with a real model: what it batches, that batching changes no translation,
+and that cancelled, expired and excess requests never cost model time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from server.batcher import Batcher, BatchStats, Job
+from server.errors import RequestError
+from server.registry import FileStamp, ServedModel, load_model
+from tests.synthetic import make_documents
+from translator.state import DocContext, LSTMState
+
+
+@pytest.fixture(scope="module")
+def model(trained_run: Path) -> ServedModel:
+    import torch
+
+    return load_model("tiny", FileStamp.of(trained_run), torch.device("cpu"))
+
+
+def job(model: ServedModel, sentences: list[str], **kw: object) -> Job:
+    return Job(model, sentences, None, model.translator.config.decode, **kw)  # type: ignore[arg-type]
+
+
+def test_concurrent_documents_share_batches_and_match_offline_translation(model: ServedModel) -> None:
+    docs = [list(d.sources) for d in make_documents(8, seed=5)]
+    docs[3] = docs[3][:1]  # documents of different lengths leave the batch at different steps
+    batches: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=16, max_wait_ms=2000, on_batch=batches.append)
+    jobs = [batcher.submit(job(model, doc)) for doc in docs]
+    results = [j.future.result(timeout=30) for j in jobs]
+    batcher.stop()
+    offline = model.translator.translate_documents(docs)
+    assert [[t.text for t in r[0]] for r in results] == [[t.text for t in d] for d in offline]
+    assert [b.sentences for b in batches] == [8, 7]  # step 1: every document; step 2: all but the short one
+
+
+def test_max_batch_size_splits(model: ServedModel) -> None:
+    batches: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=3, max_wait_ms=2000, on_batch=batches.append)
+    jobs = [batcher.submit(job(model, ["look at that cow ."])) for _ in range(7)]
+    for j in jobs:
+        j.future.result(timeout=30)
+    batcher.stop()
+    assert sorted(b.sentences for b in batches) == [1, 3, 3]
+
+
+def test_a_lone_new_request_waits_for_company_but_a_continuing_one_does_not(model: ServedModel) -> None:
+    batcher = Batcher(max_batch_size=8, max_wait_ms=60_000)
+    waiting = batcher.submit(job(model, ["look at that cow ."]))
+    time.sleep(0.3)
+    assert not waiting.future.done()  # up to a minute for company
+    continuing = batcher.submit(job(model, ["it is very cute ."], continuing=True))
+    continuing.future.result(timeout=10)  # runs at once, taking the waiting request along
+    assert waiting.future.done()
+    batcher.stop()
+
+
+def test_stop_finishes_queued_work(model: ServedModel) -> None:
+    batcher = Batcher(max_batch_size=8, max_wait_ms=60_000)
+    pending = batcher.submit(job(model, ["look at that cow .", "it is very old ."]))
+    batcher.stop()
+    assert [t.text for t in pending.future.result(timeout=0)[0]][0].startswith("mira")
+    with pytest.raises(RequestError) as info:
+        batcher.submit(job(model, ["a ."]))
+    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_full_queue_is_resource_exhausted(model: ServedModel) -> None:
+    batcher = Batcher(max_batch_size=8, max_wait_ms=60_000, max_queue=2)
+    batcher.submit(job(model, ["a ."]))
+    batcher.submit(job(model, ["b ."]))
+    with pytest.raises(RequestError) as info:
+        batcher.submit(job(model, ["c ."]))
+    assert info.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    batcher.stop()
+
+
+def test_cancelled_and_expired_jobs_are_dropped_unrun(model: ServedModel) -> None:
+    drops: list[str] = []
+    batches: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=8, max_wait_ms=300, on_batch=batches.append, on_drop=drops.append)
+    cancelled = batcher.submit(job(model, ["look at that cow ."]))
+    expired = batcher.submit(job(model, ["look at that dog ."], deadline=time.monotonic() + 0.05))
+    cancelled.cancel()
+    for j, code in ((cancelled, grpc.StatusCode.CANCELLED), (expired, grpc.StatusCode.DEADLINE_EXCEEDED)):
+        with pytest.raises(RequestError) as info:
+            j.future.result(timeout=10)
+        assert info.value.code == code
+    batcher.stop()
+    assert sorted(drops) == ["cancelled", "deadline"]
+    assert batches == [] and batcher.depth == 0
+
+
+def test_a_document_cancelled_midway_stops_running(model: ServedModel) -> None:
+    batches: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=8, max_wait_ms=0, on_batch=batches.append)
+    long = batcher.submit(job(model, ["look at that cow ."] * 400))
+    while not batches:
+        time.sleep(0.01)
+    long.cancel()
+    with pytest.raises(RequestError):
+        long.future.result(timeout=30)
+    batcher.stop()
+    assert len(batches) < 400
+
+
+def test_a_failing_batch_fails_its_jobs_and_the_worker_survives(model: ServedModel) -> None:
+    batcher = Batcher(max_batch_size=8, max_wait_ms=0)
+    wrong = DocContext(LSTMState.zeros(1, 1, 7), LSTMState.zeros(1, 1, 7))  # hidden sizes the model lacks
+    bad = batcher.submit(Job(model, ["a ."], wrong, model.translator.config.decode))
+    with pytest.raises(RuntimeError):
+        bad.future.result(timeout=10)
+    good = batcher.submit(job(model, ["look at that cow ."]))
+    assert good.future.result(timeout=10)[0][0].text.startswith("mira")
+    batcher.stop()

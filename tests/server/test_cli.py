@@ -1,0 +1,59 @@
+"""`nmt client` against a live server: the three ways of sending a document agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server.app import Server
+from translator.cli import main
+
+
+def test_client_modes_agree_and_keep_documents_apart(
+    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "look at that cow .\nit is very cute .\n\nlook at that dog .\nit is very cute .\n"
+    (tmp_path / "in.txt").write_text(text)
+    target = f"127.0.0.1:{served.port}"
+    outputs = {}
+    for mode in ("document", "sentence", "stream"):
+        out = tmp_path / f"{mode}.txt"
+        assert (
+            main(
+                [
+                    "client",
+                    "translate",
+                    "--target",
+                    target,
+                    "-i",
+                    str(tmp_path / "in.txt"),
+                    "-o",
+                    str(out),
+                    "--mode",
+                    mode,
+                ]
+            )
+            == 0
+        )
+        outputs[mode] = out.read_text()
+    assert outputs["document"] == outputs["sentence"] == outputs["stream"]
+    cow_doc, dog_doc = outputs["document"].split("\n\n")
+    assert cow_doc.splitlines()[1].split()[-2].endswith("a") and dog_doc.splitlines()[1].split()[-2].endswith("o")
+
+
+def test_client_models_and_health(served: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    target = f"127.0.0.1:{served.port}"
+    assert main(["client", "health", "--target", target]) == 0
+    assert capsys.readouterr().out.strip() == "SERVING"
+    assert main(["client", "models", "--target", target]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["defaultModel"] == "tiny" and {m["name"] for m in listing["models"]} == {"tiny", "twin"}
+
+
+def test_client_reports_refusals(served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "in.txt").write_text("look at that cow .\n")
+    argv = ["client", "translate", "--target", f"127.0.0.1:{served.port}", "-i", str(tmp_path / "in.txt")]
+    assert main([*argv, "--model", "nope"]) == 1
+    assert "NOT_FOUND: no model named 'nope'" in capsys.readouterr().err

@@ -1,0 +1,40 @@
+"""`ServeConfig` from flags and NMT_SERVE_* variables, and its refusals."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from server import config
+
+
+def parse(argv: list[str], env: dict[str, str] | None = None) -> config.ServeConfig:
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    return config.from_args(parser.parse_args(argv), env or {})
+
+
+def test_flags_win_over_environment_which_wins_over_defaults() -> None:
+    env = {"NMT_SERVE_PORT": "6000", "NMT_SERVE_MAX_WAIT_MS": "2.5", "NMT_SERVE_MODEL": "a=/x, b=/y"}
+    cfg = parse(["--port", "7000"], env)
+    assert cfg.port == 7000 and cfg.max_wait_ms == 2.5 and cfg.model == ["a=/x", "b=/y"]
+    assert cfg.host == "127.0.0.1"  # loopback unless asked otherwise
+    assert parse(["--model", "m=/z", "--model", "/w"], env).model == ["m=/z", "/w"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        ([], {}, "no model"),
+        (["--model", "x", "--tls-cert", "c.pem"], {}, "both --tls-cert and --tls-key"),
+        (["--model", "x", "--tls-client-ca", "ca.pem"], {}, "--tls-client-ca needs"),
+        (["--model", "x", "--max-batch-size", "0"], {}, "--max-batch-size must be at least 1"),
+        (["--model", "x"], {"NMT_SERVE_PORT": "eighty"}, "NMT_SERVE_PORT='eighty' is not a int"),
+        (["--model", "x", "--log-format", "xml"], {}, "json or text"),
+        (["--model", "x", "--max-wait-ms", "-1"], {}, "must not be negative"),
+    ],
+)
+def test_bad_settings_are_refused(argv: list[str], env: dict[str, str], words: str) -> None:
+    with pytest.raises(ValueError, match=words.replace("(", r"\(")):
+        parse(argv, env)

@@ -1,0 +1,100 @@
+"""The context blob: exact round trip, and every way it can fail to fit."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import grpc
+import pytest
+import torch
+
+from server import contextblob
+from server.errors import RequestError
+from server.gen import translator_pb2 as pb
+from translator.config import ModelConfig
+from translator.state import DocContext, LSTMState
+
+CFG = ModelConfig(enc_layers=2, enc_hidden=3, dec_layers=1, dec_hidden=4)
+
+
+def context(seed: int = 0) -> DocContext:
+    g = torch.Generator().manual_seed(seed)
+    enc = LSTMState(torch.randn(2, 1, 3, generator=g), torch.randn(2, 1, 3, generator=g))
+    dec = LSTMState(torch.randn(1, 1, 4, generator=g), torch.randn(1, 1, 4, generator=g))
+    return DocContext(enc, dec)
+
+
+def refused(blob: bytes, model: str = "m", version: str = "v1", cfg: ModelConfig = CFG) -> RequestError:
+    with pytest.raises(RequestError) as info:
+        contextblob.decode(blob, model, version, cfg)
+    return info.value
+
+
+def test_round_trip_is_exact() -> None:
+    ctx = context()
+    decoded, sentences = contextblob.decode(contextblob.encode("m", "v1", 7, ctx), "m", "v1", CFG)
+    assert sentences == 7 and decoded is not None
+    for a, b in (
+        (ctx.encoder.h, decoded.encoder.h),
+        (ctx.encoder.c, decoded.encoder.c),
+        (ctx.decoder.c, decoded.decoder.c),
+    ):
+        assert torch.equal(a, b)
+
+
+def test_sentence_level_model_has_an_empty_context() -> None:
+    none = dataclasses.replace(CFG, context="none")
+    assert contextblob.decode(contextblob.encode("m", "v1", 3, None), "m", "v1", none) == (None, 3)
+    assert "sentence-level" in refused(contextblob.encode("m", "v1", 1, context()), cfg=none).message
+
+
+def test_other_model_or_version_is_a_failed_precondition() -> None:
+    blob = contextblob.encode("m", "v1", 1, context())
+    for model, version in (("other", "v1"), ("m", "v2")):
+        error = refused(blob, model, version)
+        assert error.code == grpc.StatusCode.FAILED_PRECONDITION
+        assert "'m' version 'v1'" in error.message
+
+
+def tampered(change: object) -> bytes:
+    msg = pb.DocumentContext()
+    msg.ParseFromString(contextblob.encode("m", "v1", 1, context())[4:])
+    change(msg)  # type: ignore[operator]
+    return contextblob.MAGIC + msg.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda m: setattr(m, "format_version", 9), "format 9"),
+        (lambda m: m.tensors.pop(), "expected"),
+        (lambda m: m.tensors.add(name="extra"), "expected"),
+        (lambda m: m.tensors[0].shape.__setitem__(2, 4), "shape"),
+        (lambda m: setattr(m.tensors[1], "data", m.tensors[1].data[:-4]), "bytes"),
+        (lambda m: setattr(m.tensors[2], "data", b"\x00\x00\xc0\x7f" + m.tensors[2].data[4:]), "non-finite"),
+        (lambda m: setattr(m.tensors[3], "data", b"\x00\x00\x80\x7f" + m.tensors[3].data[4:]), "non-finite"),
+    ],
+)
+def test_malformed_blobs_are_invalid_arguments(change: object, words: str) -> None:
+    error = refused(tampered(change))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert words in error.message
+
+
+def test_size_and_magic_are_checked_before_parsing() -> None:
+    assert "bytes" in refused(contextblob.MAGIC + b"\x00" * contextblob.MAX_BYTES).message
+    assert "magic" in refused(b"{}").message
+    assert "corrupt" in refused(contextblob.MAGIC + b"\x0a\xff").message
+
+
+def test_a_served_models_blob_has_the_expected_size(trained_run: Path) -> None:
+    """Float32 states of one document, plus a few dozen bytes of identity."""
+    from translator.inference import Translator
+
+    translator = Translator.load(trained_run)
+    cfg = translator.config.model
+    _, ctx = translator.translate_sentences(["look at that cow ."], None)
+    blob = contextblob.encode("tiny", "0123456789abcdef", 1, ctx)
+    floats = 2 * (cfg.enc_layers * cfg.enc_hidden + cfg.dec_layers * cfg.dec_hidden)
+    assert 4 * floats < len(blob) < 4 * floats + 200

@@ -1,0 +1,183 @@
+"""Every RPC over a real channel, the document-context contract, and each refusal's status."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+from server.app import Server
+from server.gen import translator_pb2 as pb
+from server.gen import translator_pb2_grpc as pb_grpc
+from tests.synthetic import make_documents
+from translator.inference import Translator
+
+DOCS = [list(d.sources) for d in make_documents(6, seed=11)]
+
+
+def request(sentences: list[str], context: bytes = b"", model: str = "", **options: int) -> pb.TranslateRequest:
+    return pb.TranslateRequest(sentences=sentences, model=model, context=context, options=pb.DecodeOptions(**options))
+
+
+def texts(response: pb.TranslateResponse) -> list[str]:
+    return [t.text for t in response.translations]
+
+
+def endings(response: pb.TranslateResponse) -> list[str]:
+    """Gender of each translation's adjective or noun: 'es muy linda .' -> 'a'."""
+    return [t.text.split()[-2][-1] for t in response.translations]
+
+
+def test_translate_matches_the_library(stub: pb_grpc.TranslatorStub, served: Server) -> None:
+    translator = Translator.load(served.registry.get("tiny").stamp.path)
+    expected = translator.translate_documents([DOCS[0]])[0]
+    response = stub.Translate(request(DOCS[0]))
+    assert texts(response) == [t.text for t in expected]
+    assert [t.score for t in response.translations] == pytest.approx([t.score for t in expected], abs=1e-4)
+    assert response.model == "tiny" and response.model_version == served.registry.get("tiny").version
+
+
+def test_document_in_one_call_equals_per_sentence_calls_and_the_stream(stub: pb_grpc.TranslatorStub) -> None:
+    for doc in DOCS:
+        whole = stub.Translate(request(doc))
+        pieces, context = [], b""
+        for sentence in doc:
+            reply = stub.Translate(request([sentence], context))
+            pieces.extend(reply.translations)
+            context = reply.context
+        streamed = [t for r in stub.TranslateStream(iter([request([s]) for s in doc])) for t in r.translations]
+        assert texts(whole) == [t.text for t in pieces] == [t.text for t in streamed]
+        assert [t.score for t in whole.translations] == pytest.approx([t.score for t in pieces], abs=1e-4)
+        assert whole.context == context  # the same state, byte for byte, whichever way it was reached
+
+
+def test_context_carries_the_antecedent_across_requests(stub: pb_grpc.TranslatorStub) -> None:
+    """The tiny model learned gender agreement from the previous sentence; the blob must carry it."""
+    cow = stub.Translate(request(["look at that cow ."]))
+    dog = stub.Translate(request(["look at that dog ."]))
+    after_cow = stub.Translate(request(["it is very cute ."], cow.context))
+    after_dog = stub.Translate(request(["it is very cute ."], dog.context))
+    assert endings(after_cow) == ["a"]
+    assert endings(after_dog) == ["o"]
+
+
+def test_beam_and_n_best(stub: pb_grpc.TranslatorStub) -> None:
+    reply = stub.Translate(request(DOCS[1], beam_size=4, n_best=3))
+    for t in reply.translations:
+        assert len(t.alternatives) == 2
+        scores = [t.score, *(a.score for a in t.alternatives)]
+        assert scores == sorted(scores, reverse=True)
+        assert len({t.text, *(a.text for a in t.alternatives)}) == 3
+
+
+def test_max_length_caps_the_output(stub: pb_grpc.TranslatorStub) -> None:
+    full = stub.Translate(request(["look at that horse ."]))
+    capped = stub.Translate(request(["look at that horse ."], max_length=1))
+    assert len(texts(full)[0].split()) == 4
+    assert len(texts(capped)[0].split()) <= 1
+
+
+def test_stream_keeps_context_for_its_lifetime(stub: pb_grpc.TranslatorStub) -> None:
+    # The tiny model knows two-sentence documents, so each document here has two.
+    for noun, gender in (("cow", "a"), ("dog", "o")):
+        replies = list(stub.TranslateStream(iter([request([f"look at that {noun} ."]), request(["it is very new ."])])))
+        assert [endings(r) for r in replies] == [[gender], [gender]]
+        # A stream's context continues the document in a unary call, as another replica would.
+        [first] = stub.TranslateStream(iter([request([f"look at that {noun} ."])]))
+        assert endings(stub.Translate(request(["it is very old ."], first.context))) == [gender]
+
+
+def test_stream_may_start_from_a_context(stub: pb_grpc.TranslatorStub) -> None:
+    cow = stub.Translate(request(["look at that cow ."]))
+    [reply] = stub.TranslateStream(iter([request(["it is very tall ."], cow.context)]))
+    assert endings(reply) == ["a"]
+
+
+def test_list_models(stub: pb_grpc.TranslatorStub, served: Server) -> None:
+    reply = stub.ListModels(pb.ListModelsRequest())
+    assert reply.default_model == "tiny"
+    by_name = {m.name: m for m in reply.models}
+    assert set(by_name) == {"tiny", "twin"}
+    tiny = by_name["tiny"]
+    assert (tiny.source_language, tiny.target_language, tiny.context_mode) == ("en", "es", "carry")
+    assert tiny.step == 800 and tiny.parameters > 0 and tiny.config["dec_hidden"] == "64"
+    assert tiny.checkpoint.endswith("best.pt") and len(tiny.version) == 16
+    assert by_name["twin"].version == tiny.version  # same file, same version: contexts are interchangeable
+
+
+def test_health_and_reflection(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "translator.v1.Translator"):
+        reply = health.Check(health_pb2.HealthCheckRequest(service=service))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    db = ProtoReflectionDescriptorDatabase(channel)
+    assert {"translator.v1.Translator", "grpc.health.v1.Health"} <= set(db.get_services())
+    method = db.FindFileContainingSymbol("translator.v1.Translator").service[0].method
+    assert [m.name for m in method] == ["Translate", "TranslateStream", "ListModels"]
+
+
+# ---------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    ("req", "code", "words"),
+    [
+        (request([]), grpc.StatusCode.INVALID_ARGUMENT, "no sentences"),
+        (request(["ok .", "   "]), grpc.StatusCode.INVALID_ARGUMENT, "sentence 1 is empty"),
+        (request(["x" * 2001]), grpc.StatusCode.INVALID_ARGUMENT, "2001 characters"),
+        (request(["a ."] * 257), grpc.StatusCode.INVALID_ARGUMENT, "257 sentences"),
+        (request(["a ."], model="nope"), grpc.StatusCode.NOT_FOUND, "no model named 'nope'"),
+        (request(["a ."], beam_size=17), grpc.StatusCode.INVALID_ARGUMENT, "beam_size 17"),
+        (request(["a ."], beam_size=2, n_best=3), grpc.StatusCode.INVALID_ARGUMENT, "n_best 3"),
+        (request(["a ."], max_length=513), grpc.StatusCode.INVALID_ARGUMENT, "max_length 513"),
+        (request(["a ."], context=b"garbage"), grpc.StatusCode.INVALID_ARGUMENT, "bad magic"),
+        (request(["a ."], context=b"NMTC\xff\xff"), grpc.StatusCode.INVALID_ARGUMENT, "corrupt"),
+    ],
+)
+def test_bad_requests_get_their_status(
+    stub: pb_grpc.TranslatorStub, req: pb.TranslateRequest, code: grpc.StatusCode, words: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(req)
+    assert info.value.code() == code  # type: ignore[attr-defined]
+    assert words in info.value.details()  # type: ignore[attr-defined]
+
+
+def test_too_many_pieces_is_refused(stub: pb_grpc.TranslatorStub) -> None:
+    long = " ".join(["look at that cow ."] * 60)  # < 2000 characters, > 250 pieces
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(request([long]))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert "subword pieces" in info.value.details()  # type: ignore[attr-defined]
+
+
+def test_context_from_another_model_is_a_failed_precondition(stub: pb_grpc.TranslatorStub) -> None:
+    context = stub.Translate(request(["look at that cow ."])).context
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(request(["it is very cute ."], context, model="twin"))
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
+    assert "start the document again" in info.value.details()  # type: ignore[attr-defined]
+
+
+def test_stream_refuses_a_context_or_model_change_after_the_first_message(stub: pb_grpc.TranslatorStub) -> None:
+    context = stub.Translate(request(["look at that cow ."])).context
+    for second in (request(["a ."], context), request(["a ."], model="twin")):
+        replies = stub.TranslateStream(iter([request(["look at that dog ."]), second]))
+        with pytest.raises(grpc.RpcError) as info:
+            list(replies)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+        assert "stream message 1" in info.value.details()  # type: ignore[attr-defined]
+
+
+def test_refusals_are_counted_in_metrics(stub: pb_grpc.TranslatorStub, served: Server) -> None:
+    def count() -> float:
+        value = served.metrics.registry.get_sample_value(
+            "nmt_requests_total", {"method": "Translate", "model": "", "code": "NOT_FOUND"}
+        )
+        return value or 0.0
+
+    before = count()
+    with pytest.raises(grpc.RpcError):
+        stub.Translate(request(["a ."], model="missing"))
+    assert count() == before + 1
