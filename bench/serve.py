@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -36,9 +35,8 @@ from server.client import Client  # noqa: E402
 def start_server(model: str, threads: int, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
     """`nmt serve` on a free port; returns the process and its port (read from its JSON log)."""
     cmd = [sys.executable, "-m", "translator", "serve", "--model", model, "--port", "0", "--metrics-port", "0"]
-    cmd += ["--threads", str(threads), "--log-level", "WARNING", *extra]
-    env = {**os.environ, "NMT_SERVE_LOG_LEVEL": "INFO"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    cmd += ["--threads", str(threads), *extra]  # INFO logs, one line per RPC, as in production
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
         event = json.loads(line)

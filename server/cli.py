@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server import config
+
+if TYPE_CHECKING:
+    from server.client import Client
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,14 +80,11 @@ def client(args: argparse.Namespace) -> int:
             return 1
 
 
-def _translate_text(c: object, args: argparse.Namespace) -> int:
-    from server.client import Client
-    from translator.corpus import format_documents_text, read_documents_text
+def _translate_text(c: Client, args: argparse.Namespace) -> int:
+    from translator.cli import read_documents, write_documents
 
-    assert isinstance(c, Client)
-    text = args.input.read_text(encoding="utf-8") if args.input else sys.stdin.read()
     out = []
-    for doc in read_documents_text(text.splitlines()):
+    for doc in read_documents(args.input):
         if args.mode == "document":
             responses = [c.translate(doc, model=args.model, beam_size=args.beam)]
         elif args.mode == "stream":
@@ -93,10 +94,6 @@ def _translate_text(c: object, args: argparse.Namespace) -> int:
             for sentence in doc:
                 responses.append(c.translate([sentence], context, args.model, args.beam))
                 context = responses[-1].context
-        out.append([t.text or " " for r in responses for t in r.translations])
-    result = format_documents_text(out)
-    if args.output:
-        args.output.write_text(result, encoding="utf-8")
-    else:
-        sys.stdout.write(result)
+        out.append([t.text for r in responses for t in r.translations])
+    write_documents(out, args.output)
     return 0

@@ -181,12 +181,10 @@ def _add_translate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from translator.corpus import format_documents_text, read_documents_text
     from translator.inference import Translator
 
     translator = Translator.load(args.model)
-    text = args.input.read_text(encoding="utf-8") if args.input else sys.stdin.read()
-    docs = read_documents_text(text.splitlines())
+    docs = read_documents(args.input)
     decode = _decode_config(args, translator.config.decode)
     out = translator.translate_documents(docs, context=args.context, decode=decode)
     if decode.n_best > 1:
@@ -194,13 +192,29 @@ def _translate(args: argparse.Namespace) -> int:
             ["\t".join(f"{t} ||| {s:.4f}" for t, s in [(x.text, x.score), *x.alternatives]) for x in doc] for doc in out
         ]
     else:
-        lines = [[x.text or " " for x in doc] for doc in out]  # an empty line would read back as a document break
-    result = format_documents_text(lines)
-    if args.output:
-        args.output.write_text(result, encoding="utf-8")
+        lines = [[x.text for x in doc] for doc in out]
+    write_documents(lines, args.output)
+    return 0
+
+
+def read_documents(path: Path | None) -> list[list[str]]:
+    """Documents from a text file (stdin if None): one sentence per line, blank line = new document."""
+    from translator.corpus import read_documents_text
+
+    text = path.read_text(encoding="utf-8") if path else sys.stdin.read()
+    return read_documents_text(text.splitlines())
+
+
+def write_documents(docs: list[list[str]], path: Path | None) -> None:
+    """The inverse of `read_documents`, to a file or stdout."""
+    from translator.corpus import format_documents_text
+
+    # An empty translation would read back as a document break: write a space instead.
+    result = format_documents_text([[line or " " for line in doc] for doc in docs])
+    if path:
+        path.write_text(result, encoding="utf-8")
     else:
         sys.stdout.write(result)
-    return 0
 
 
 def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
