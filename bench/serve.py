@@ -8,7 +8,10 @@ share the server's interpreter), then measures
   * latency p50/p99 of one 20-word sentence, greedy and beam 5, one request at a time;
   * throughput (sentences/s) and latency at 1, 8 and 32 concurrent clients sending
     single-sentence requests from the test set (the model's default search),
-    with dynamic batching on (the defaults) and off (--max-batch-size 1).
+    with dynamic batching on (the defaults) and off (--max-batch-size 1);
+  * for reference, the same sentences translated offline in this process
+    (`Translator.translate_documents`, batches of 32, no server), measured in
+    the same run because this machine's speed drifts by 20% between hours.
 
 Prints a Markdown table (and JSON with --json). Figures depend on the machine:
 on a 2-core machine the clients and the server share the cores.
@@ -84,6 +87,23 @@ def throughput(target: str, sentences: list[str], clients: int) -> dict[str, flo
     }
 
 
+def offline(model: str, sentences: list[str], threads: int) -> float:
+    """Sentences/s of the library itself on the same sentences, batches of 32: the ceiling to compare with."""
+    import dataclasses
+
+    import torch
+
+    from translator.inference import Translator
+
+    torch.set_num_threads(threads)
+    translator = Translator.load(model)
+    decode = dataclasses.replace(translator.config.decode, batch_size=32)
+    translator.translate_documents([[s] for s in sentences[:32]], decode=decode)  # warm-up
+    start = time.perf_counter()
+    translator.translate_documents([[s] for s in sentences], decode=decode)
+    return len(sentences) / (time.perf_counter() - start)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="runs/bible", help="run directory or checkpoint")
@@ -110,6 +130,7 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=60)
 
+    results["offline"] = offline(args.model, sample, args.threads)
     print(f"Latency of one 20-word sentence ({args.latency_requests} sequential requests):\n")
     print("| search | p50 ms | p99 ms |\n|---|---|---|")
     for name, row in results["latency"].items():  # type: ignore[attr-defined]
@@ -120,6 +141,7 @@ def main() -> int:
         for mode in modes:
             row = results[mode][n]  # type: ignore[index]
             print(f"| {n} | {mode} | {row['sentences_per_s']:.1f} | {row['p50_ms']:.0f} | {row['p99_ms']:.0f} |")
+    print(f"\nOffline, the same sentences, batches of 32, no server: {results['offline']:.1f} sentences/s")
     if args.json:
         print(json.dumps(results))
     return 0

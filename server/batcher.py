@@ -1,19 +1,20 @@
-"""Dynamic batching: concurrent requests share model batches, one sentence at a time.
+"""Continuous batching: concurrent requests share the model's decoding steps.
 
-A request is one document (`Job`): its sentences must be translated in order,
-each from the context the previous one left. So the unit of batching is *the
-next sentence of every waiting document*: the worker takes up to
-`max_batch_size` compatible jobs (same model version, same search settings),
-translates one sentence of each as one batch, and puts the jobs that have
-sentences left back at the front of the queue. New requests join at the next
-step (continuous batching at sentence granularity, the way documents are
-walked in lanes offline).
+A request is one document (`Job`): its sentences must be translated in
+order, each from the context the previous one left. The worker thread keeps
+one running `BeamSearch` per model version and search setting, and before
+every decoding step it admits waiting sentences into it, up to
+`max_batch_size` live sentences. A sentence leaves the search the step it
+finishes; its job then either completes or queues its next sentence (at the
+front of the queue), which joins the search one step later. So a request
+never waits for another request's long sentence to finish, and the batch
+stays full under load (iteration-level scheduling, as LLM servers do it,
+with the document context carried from sentence to sentence).
 
-A lone new request waits at most `max_wait_ms` for company; a batch that
-continues documents already in flight never waits. The queue is bounded
-(`max_queue` jobs, RESOURCE_EXHAUSTED beyond), expired and cancelled jobs are
-dropped before they cost model time, and one worker thread owns the model,
-so the gRPC threads only wait.
+A lone request arriving at an idle server waits at most `max_wait_ms` for
+company. The queue is bounded (`max_queue` jobs, RESOURCE_EXHAUSTED beyond),
+and cancelled or expired jobs are dropped, from the queue or from the
+running search, before they cost more model time.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ from server.errors import RequestError
 from server.registry import ServedModel
 from translator.config import DecodeConfig
 from translator.inference import Translation
-from translator.state import DocContext
+from translator.search import BeamSearch
+from translator.state import DocContext, LSTMState
 
 log = logging.getLogger("server.batcher")
 
+ADMIT_AFTER_STEPS = 3  # a queued sentence joins a running search after at most this many steps
+
 Result = tuple[list[Translation], DocContext | None]
+SearchKey = tuple[object, ...]
 
 
 @dataclass(eq=False)
@@ -48,17 +53,18 @@ class Job:
     sentences: list[str]
     context: DocContext | None  # batch of one, or None (start of a document)
     decode: DecodeConfig
-    max_length: int = 0  # 0 = the model's length rule
+    max_length: int = 0  # pieces, EOS excluded; 0 = the model's length rule
     deadline: float | None = None  # time.monotonic() seconds
     future: Future[Result] = field(default_factory=Future)
     results: list[Translation] = field(default_factory=list)
     continuing: bool = False  # has had a sentence translated: it never waits for company
     enqueued_at: float = field(default_factory=time.monotonic)
+    enqueued_step: int = 0  # the batcher's step count when queued
     cancelled: bool = False
 
     @property
-    def key(self) -> tuple[object, ...]:
-        """Jobs with equal keys can share a batch."""
+    def key(self) -> SearchKey:
+        """Jobs with equal keys can share a search."""
         d = self.decode
         return (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset)
 
@@ -66,18 +72,36 @@ class Job:
         """Called from gRPC when the client goes away; the worker drops the job."""
         self.cancelled = True
 
+    def expired(self, now: float) -> bool:
+        return self.deadline is not None and self.deadline <= now
+
+
+@dataclass(eq=False)
+class _Sentence:
+    """A job's current sentence inside a running search (the search's key for it)."""
+
+    job: Job
+    encoder_final: LSTMState  # what the job's next sentence continues from
+
+
+@dataclass
+class _Running:
+    model: ServedModel
+    search: BeamSearch
+
 
 @dataclass
 class BatchStats:
-    """What a finished batch reports (for metrics)."""
+    """One decoding step (for metrics)."""
 
-    sentences: int
+    sentences: int  # live sentences in the step
+    finished: int  # sentences that finished at this step
     seconds: float
     model: str
 
 
 class Batcher:
-    """Queue plus one worker thread that runs the model."""
+    """Queue plus one worker thread that owns the model."""
 
     def __init__(
         self,
@@ -93,7 +117,9 @@ class Batcher:
         self._on_batch = on_batch or (lambda stats: None)
         self._on_drop = on_drop or (lambda reason: None)
         self._queue: collections.deque[Job] = collections.deque()
+        self._running: dict[SearchKey, _Running] = {}  # touched by the worker thread only
         self._in_system = 0  # queued + running jobs: what max_queue bounds
+        self._steps = 0  # decoding steps run so far (all searches)
         self._cond = threading.Condition()
         self._stopping = False
         self._worker = threading.Thread(target=self._run, name="batcher", daemon=True)
@@ -114,12 +140,13 @@ class Batcher:
                     grpc.StatusCode.RESOURCE_EXHAUSTED, f"server queue is full ({self.max_queue} requests); retry later"
                 )
             self._in_system += 1
+            job.enqueued_step = self._steps
             self._queue.append(job)
             self._cond.notify()
         return job
 
     def stop(self) -> None:
-        """Finish every queued job, then end the worker."""
+        """Finish every queued and running job, then end the worker."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
@@ -128,78 +155,158 @@ class Batcher:
     # ---------------------------------------------------------------- worker
 
     def _run(self) -> None:
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            self._translate(batch)
+        with torch.inference_mode():
+            while True:
+                try:
+                    admitted = self._next_admissions()
+                    if admitted is None:
+                        return
+                    self._admit(admitted)
+                    self._step_all()
+                except Exception as e:  # a bug here must not leave every future waiting forever
+                    log.exception("batcher: unexpected error; failing the running requests")
+                    for running in self._running.values():
+                        for sentence in running.search.keys:
+                            self._finish(sentence.job, error=e)  # type: ignore[attr-defined]
+                    self._running.clear()
 
-    def _next_batch(self) -> list[Job] | None:
-        """Block until a batch is due; None when stopping with nothing left."""
+    def _next_admissions(self) -> list[Job] | None:
+        """Block until there is work; the jobs to admit before the next step (None: stop)."""
         with self._cond:
             while True:
                 self._drop_dead()
-                if not self._queue:
+                if not self._queue and not self._running:
                     if self._stopping:
                         return None
                     self._cond.wait()
                     continue
-                batch = self._compatible(self._queue[0])
-                due = self._queue[0].enqueued_at + self.max_wait - time.monotonic()
-                full = len(batch) >= self.max_batch_size
-                if full or due <= 0 or self._stopping or any(j.continuing for j in batch):
-                    for job in batch:
-                        self._queue.remove(job)
-                    return batch
-                self._cond.wait(due)
+                if not self._running and not self._stopping:  # idle: a lone new request may wait for company
+                    first = self._queue[0]
+                    due = first.enqueued_at + self.max_wait - time.monotonic()
+                    company = sum(j.key == first.key for j in self._queue)
+                    continuing = any(j.continuing for j in self._queue)
+                    if due > 0 and not continuing and company < self.max_batch_size:
+                        self._cond.wait(due)
+                        continue
+                return self._take_admissible()
 
-    def _compatible(self, first: Job) -> list[Job]:
-        key = first.key
-        return [j for j in self._queue if j.key == key][: self.max_batch_size]
+    def _take_admissible(self) -> list[Job]:
+        """Queued jobs, oldest first, that fit in their search's free rows, admitted in groups.
+
+        Starting sentences costs a fixed overhead per group (an encoder call,
+        growing the search's tensors), about one decoding step. So a running
+        search takes newcomers once enough have gathered (a quarter of
+        `max_batch_size`, or all it has room for) or the oldest has waited
+        `ADMIT_AFTER_STEPS` steps; an idle one takes them at once.
+        """
+        groups: dict[SearchKey, list[Job]] = collections.defaultdict(list)
+        free: dict[SearchKey, int] = {}
+        for job in self._queue:
+            key = job.key
+            if key not in free:
+                running = self._running.get(key)
+                free[key] = self.max_batch_size - (len(running.search) if running else 0)
+            if len(groups[key]) < free[key]:
+                groups[key].append(job)
+        taken = []
+        for key, group in groups.items():
+            if not group:
+                continue
+            idle = key not in self._running
+            enough = len(group) >= min(free[key], max(1, self.max_batch_size // 4))
+            overdue = self._steps - group[0].enqueued_step >= ADMIT_AFTER_STEPS
+            if idle or enough or overdue or self._stopping:
+                taken += group
+        for job in taken:
+            self._queue.remove(job)
+        return taken
 
     def _drop_dead(self) -> None:
+        """Fail cancelled and expired jobs, queued or running."""
         now = time.monotonic()
-        for job in [j for j in self._queue if j.cancelled or (j.deadline is not None and j.deadline <= now)]:
+        for job in [j for j in self._queue if j.cancelled or j.expired(now)]:
             self._queue.remove(job)
-            reason = "cancelled" if job.cancelled else "deadline"
-            error = RequestError(grpc.StatusCode.CANCELLED, "request cancelled by the client")
-            if reason == "deadline":
-                error = RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before translation finished")
-            self._finish(job, error=error)
-            self._on_drop(reason)
+            self._drop(job)
+        for running in self._running.values():
+            dead = [
+                s for s in running.search.keys if isinstance(s, _Sentence) and (s.job.cancelled or s.job.expired(now))
+            ]
+            if dead:
+                running.search.drop(dead)  # type: ignore[arg-type]
+                for sentence in dead:
+                    self._drop(sentence.job)  # type: ignore[union-attr]
+        for key in [k for k, r in self._running.items() if not len(r.search)]:
+            del self._running[key]
 
-    def _translate(self, batch: list[Job]) -> None:
-        model = batch[0].model
-        translator = model.translator
-        start = time.perf_counter()
-        try:
-            contexts = [j.context for j in batch]
-            context = None
-            if translator.model.uses_context:
-                empty = translator.empty_context(1)
-                context = DocContext.cat([c if c is not None else empty for c in contexts])  # type: ignore[misc]
-            sources = [j.sentences[len(j.results)] for j in batch]
-            out, next_context = translator.translate_sentences(
-                sources, context, batch[0].decode, max_lengths=[j.max_length for j in batch]
-            )
-        except Exception as e:
-            log.exception("model %s: batch of %d failed", model.name, len(batch))
-            for job in batch:
-                self._finish(job, error=e)
-            return
-        self._on_batch(BatchStats(len(batch), time.perf_counter() - start, model.name))
-        requeue = []
-        for row, (job, translation) in enumerate(zip(batch, out, strict=True)):
-            job.results.append(translation)
-            if next_context is not None:
-                job.context = next_context.index_select(_row(row, next_context))
-            job.continuing = True
-            if len(job.results) == len(job.sentences):
-                self._finish(job, result=(job.results, job.context))
-            else:
-                requeue.append(job)
-        with self._cond:
-            self._queue.extendleft(reversed(requeue))
+    def _drop(self, job: Job) -> None:
+        reason = "cancelled" if job.cancelled else "deadline"
+        error = RequestError(grpc.StatusCode.CANCELLED, "request cancelled by the client")
+        if reason == "deadline":
+            error = RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before translation finished")
+        self._finish(job, error=error)
+        self._on_drop(reason)
+
+    def _admit(self, jobs: list[Job]) -> None:
+        """Encode each admitted job's next sentence and add it to its search."""
+        groups: dict[SearchKey, list[Job]] = collections.defaultdict(list)
+        for job in jobs:
+            groups[job.key].append(job)
+        for key, group in groups.items():
+            model, decode = group[0].model, group[0].decode
+            translator = model.translator
+            try:
+                context = None
+                if translator.model.uses_context:
+                    empty = translator.empty_context(1)
+                    context = DocContext.cat([j.context if j.context is not None else empty for j in group])  # type: ignore[misc]
+                start = translator.prepare(
+                    [j.sentences[len(j.results)] for j in group], context, decode, [j.max_length for j in group]
+                )
+                rows = [torch.tensor([i], device=start.max_len.device) for i in range(len(group))]
+                sentences: list[object] = [
+                    _Sentence(j, start.encoder_final.index_select(r)) for j, r in zip(group, rows, strict=True)
+                ]
+                running = self._running.get(key)
+                if running is None:
+                    search = BeamSearch(translator.model, decode.beam_size, decode.n_best, decode.length_penalty)
+                    running = self._running[key] = _Running(model, search)
+                running.search.add(start.enc, start.state, start.max_len, sentences)
+            except Exception as e:
+                log.exception("model %s: cannot start %d sentences", model.name, len(group))
+                for job in group:
+                    self._finish(job, error=e)
+
+    def _step_all(self) -> None:
+        """One decoding step of every running search."""
+        for key, running in list(self._running.items()):
+            live, start = len(running.search), time.perf_counter()
+            try:
+                done = running.search.step()
+            except Exception as e:
+                log.exception("model %s: decoding step of %d sentences failed", running.model.name, live)
+                for sentence in running.search.keys:
+                    self._finish(sentence.job, error=e)  # type: ignore[attr-defined]
+                del self._running[key]
+                continue
+            self._steps += 1
+            self._on_batch(BatchStats(live, len(done), time.perf_counter() - start, running.model.name))
+            requeue = []
+            for sentence, hyps in done:
+                assert isinstance(sentence, _Sentence)
+                job = sentence.job
+                [translation], job.context = running.model.translator.finish([hyps], sentence.encoder_final)
+                job.results.append(translation)
+                job.continuing = True
+                if len(job.results) == len(job.sentences):
+                    self._finish(job, result=(job.results, job.context))
+                else:
+                    job.enqueued_step = self._steps
+                    requeue.append(job)
+            if not len(running.search):
+                del self._running[key]
+            if requeue:
+                with self._cond:
+                    self._queue.extendleft(reversed(requeue))
 
     def _finish(self, job: Job, result: Result | None = None, error: BaseException | None = None) -> None:
         with self._cond:
@@ -208,7 +315,3 @@ class Batcher:
             job.future.set_exception(error)
         else:
             job.future.set_result(result)  # type: ignore[arg-type]
-
-
-def _row(row: int, context: DocContext) -> torch.Tensor:
-    return torch.tensor([row], device=context.encoder.h.device)

@@ -9,6 +9,7 @@ from server.registry import ServedModel
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+STEP_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 class Metrics:
@@ -25,10 +26,10 @@ class Metrics:
         )
         self.sentences = Counter("nmt_sentences", "Sentences translated", ["model"], registry=r)
         self.batch_size = Histogram(
-            "nmt_batch_size", "Sentences per model batch", ["model"], buckets=BATCH_BUCKETS, registry=r
+            "nmt_batch_size", "Live sentences per decoding step", ["model"], buckets=BATCH_BUCKETS, registry=r
         )
         self.batch_seconds = Histogram(
-            "nmt_batch_seconds", "Model time per batch", ["model"], buckets=LATENCY_BUCKETS, registry=r
+            "nmt_batch_seconds", "Model time per decoding step", ["model"], buckets=STEP_BUCKETS, registry=r
         )
         self.queue_depth = Gauge("nmt_queue_depth", "Requests queued or running", registry=r)
         self.dropped = Counter(
@@ -50,7 +51,7 @@ class Metrics:
     def on_batch(self, stats: BatchStats) -> None:
         self.batch_size.labels(stats.model).observe(stats.sentences)
         self.batch_seconds.labels(stats.model).observe(stats.seconds)
-        self.sentences.labels(stats.model).inc(stats.sentences)
+        self.sentences.labels(stats.model).inc(stats.finished)
 
     def on_model(self, name: str, model: ServedModel | None, error: Exception | None) -> None:
         if model is None:

@@ -23,11 +23,21 @@ from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
 from translator.model import Seq2Seq
 from translator.search import Hypothesis, beam_search, greedy_search
-from translator.state import DocContext, LSTMState
+from translator.state import DocContext, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class SearchStart:
+    """An encoded batch, ready to search: `encoder_final` is what its next sentences continue from."""
+
+    enc: EncoderOutput
+    encoder_final: LSTMState
+    state: LSTMState
+    max_len: Tensor  # (B,) pieces including EOS
 
 
 @dataclass
@@ -77,27 +87,57 @@ class Translator:
     ) -> tuple[list[Translation], DocContext | None]:
         """Translate one batch; row i continues row i of `context` (None: new documents).
 
-        `max_lengths` caps row i's output at that many pieces (0: no cap beyond
-        the length rule), so a server can batch requests that ask for
-        different limits. Returns the translations and the context each row
-        leaves for its document's next sentence.
+        `max_lengths` caps row i's output at that many pieces plus EOS (0: no
+        cap beyond the length rule). Returns the translations and the context
+        each row leaves for its document's next sentence.
         """
         decode = decode or self.config.decode
+        start = self.prepare(sources, context, decode, max_lengths)
+        if decode.beam_size > 1:
+            nbest = beam_search(
+                self.model,
+                start.enc,
+                start.state,
+                start.max_len,
+                decode.beam_size,
+                decode.n_best,
+                decode.length_penalty,
+            )
+        else:
+            nbest = [
+                [h] for h in greedy_search(self.model, start.enc, start.state, start.max_len, decode.length_penalty)
+            ]
+        return self.finish(nbest, start.encoder_final)
+
+    @torch.inference_mode()
+    def prepare(
+        self,
+        sources: Sequence[str],
+        context: DocContext | None,
+        decode: DecodeConfig,
+        max_lengths: Sequence[int] | None = None,
+    ) -> SearchStart:
+        """Encode a batch and set up its search: what a search needs before its first step.
+
+        Split from `translate_sentences` so a server can feed sentences into a
+        search that is already running (`search.BeamSearch.add`).
+        """
         if context is None:
             context = self.empty_context(len(sources))
         src, lengths = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)
         enc, enc_final = self.model.encode(src, lengths, context)
-        state = self.model.init_state(enc, context)
         max_len = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
         if max_lengths is not None:
-            caps = torch.tensor([m if m > 0 else int(max_len.max()) for m in max_lengths], device=max_len.device)
+            caps = torch.tensor([m + 1 if m > 0 else int(max_len.max()) for m in max_lengths], device=max_len.device)
             max_len = torch.minimum(max_len, caps)
-        if decode.beam_size > 1:
-            nbest = beam_search(self.model, enc, state, max_len, decode.beam_size, decode.n_best, decode.length_penalty)
-        else:
-            nbest = [[h] for h in greedy_search(self.model, enc, state, max_len)]
+        return SearchStart(enc, enc_final, self.model.init_state(enc, context), max_len)
+
+    def finish(
+        self, nbest: Sequence[list[Hypothesis]], encoder_final: LSTMState
+    ) -> tuple[list[Translation], DocContext | None]:
+        """Translations of finished searches, and the context each best hypothesis leaves."""
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
-        return [self._to_translation(h) for h in nbest], self.model.next_context(enc_final, best_states)
+        return [self._to_translation(h) for h in nbest], self.model.next_context(encoder_final, best_states)
 
     def translate_documents(
         self,

@@ -41,8 +41,12 @@ def normalise(log_prob: Tensor | float, length: int, alpha: float) -> Tensor | f
     return log_prob / (length**alpha) if alpha else log_prob
 
 
-def greedy_search(model: Stepper, enc: EncoderOutput, state: LSTMState, max_len: Tensor) -> list[Hypothesis]:
+def greedy_search(
+    model: Stepper, enc: EncoderOutput, state: LSTMState, max_len: Tensor, alpha: float = 0.0
+) -> list[Hypothesis]:
     """Arg-max decoding of a batch; `max_len` (B,) caps each row (EOS forced there).
+
+    `score` is normalised with `alpha` as beam search's is, so scores of both searches compare.
 
     Finished rows keep running in the batch (cheaper than re-indexing every
     step for the small batches greedy decoding serves) but stop changing.
@@ -73,7 +77,7 @@ def greedy_search(model: Stepper, enc: EncoderOutput, state: LSTMState, max_len:
     return [
         Hypothesis(
             rows[b][: lengths[b]],
-            float(log_prob[b]),
+            float(normalise(float(log_prob[b]), lengths[b] + 1, alpha)),
             float(log_prob[b]),
             final.index_select(torch.tensor([b], device=device)),
         )
@@ -90,58 +94,131 @@ def beam_search(
     n_best: int = 1,
     alpha: float = 1.0,
 ) -> list[list[Hypothesis]]:
-    """Beam search for a batch of B sentences, all beams in one tensor of B*K rows.
+    """Beam search for a batch of B sentences; per sentence, its `n_best` hypotheses, best first."""
+    search = BeamSearch(model, beam_size, n_best, alpha)
+    search.add(enc, state, max_len, list(range(max_len.shape[0])))
+    results: dict[object, list[Hypothesis]] = {}
+    while len(search):
+        results.update(search.step())
+    return [results[i] for i in range(max_len.shape[0])]
 
-    A sentence is done once it has `beam_size` finished hypotheses (or hit
-    its length limit, where EOS is forced); done sentences leave the batch.
-    Returns, per sentence, its `n_best` hypotheses, best first.
+
+class BeamSearch:
+    """Batched beam search whose batch may change between steps.
+
+    All beams of all live sentences are one tensor of n*K rows. `add` lets
+    sentences join (a server admits new requests at every step: continuous
+    batching); `step` advances every live sentence by one token and returns
+    the sentences that finished, which leave the batch. A sentence is done
+    once it has `beam_size` finished hypotheses or reached its length limit
+    (where EOS is forced). Sentences joined at different steps coexist: each
+    counts its own steps, token histories are left-padded with BOS, and
+    encoder outputs are right-padded to the longest source (masked).
     """
-    if not 1 <= n_best <= beam_size:
-        raise ValueError(f"n_best must be in 1..beam_size, got {n_best} with beam {beam_size}")
-    batch, k, device = max_len.shape[0], beam_size, enc.states.device
-    max_len = max_len.to(device)
-    tile = torch.arange(batch, device=device).repeat_interleave(k)
-    enc, state = enc.index_select(tile), state.index_select(tile)
-    beams = _Beams.start(batch, k, device)
-    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
-    for t in range(int(max_len.max())):
-        out = model.step(beams.prev_tokens(), state, enc)
-        at_limit = t + 1 >= max_len[beams.sentence]
+
+    def __init__(self, model: Stepper, beam_size: int, n_best: int = 1, alpha: float = 1.0) -> None:
+        if not 1 <= n_best <= beam_size:
+            raise ValueError(f"n_best must be in 1..beam_size, got {n_best} with beam {beam_size}")
+        self.model, self.k, self.n_best, self.alpha = model, beam_size, n_best, alpha
+        self.keys: list[object] = []  # (n,) the caller's name for each live sentence
+        self.finished: list[list[Hypothesis]] = []  # (n,) finished hypotheses so far
+        self.enc: EncoderOutput | None = None  # (n*K, ...)
+        self.state: LSTMState | None = None  # (L, n*K, H)
+        self.beams: _Beams | None = None
+        self.max_len = torch.empty(0, dtype=torch.long)  # (n,)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, enc: EncoderOutput, state: LSTMState, max_len: Tensor, keys: list[object]) -> None:
+        """Sentences join: encoder outputs (B, ...), initial states (L, B, H), limits (B,), keys."""
+        batch, device = len(keys), enc.states.device
+        tile = torch.arange(batch, device=device).repeat_interleave(self.k)
+        enc, state = enc.index_select(tile), state.index_select(tile)
+        beams = _Beams.start(batch, self.k, device, self.beams.history.shape[1] if self.beams else 0)
+        if self.beams is not None and self.enc is not None and self.state is not None:
+            enc, state = EncoderOutput.cat([self.enc, enc]), LSTMState.cat([self.state, state])
+            beams, max_len = _Beams.cat(self.beams, beams), torch.cat([self.max_len, max_len.to(device)])
+        self.enc, self.state, self.beams, self.max_len = enc, state, beams, max_len.to(device)
+        self.keys += keys
+        self.finished += [[] for _ in keys]
+
+    def step(self) -> list[tuple[object, list[Hypothesis]]]:
+        """One token for every live sentence; returns (key, n-best) of those that finished."""
+        assert self.beams is not None and self.enc is not None and self.state is not None, "step() with no sentences"
+        beams, k = self.beams, self.k
+        out = self.model.step(beams.prev_tokens(), self.state, self.enc)
+        at_limit = beams.steps + 1 >= self.max_len
         vocab = out.log_probs.shape[-1]
         lp = _force_eos(out.log_probs, at_limit.repeat_interleave(k)).view(-1, k, vocab)
         top_scores, top_index = (beams.scores.unsqueeze(-1) + lp).view(-1, k * vocab).topk(2 * k, dim=1)
         origin, token = top_index // vocab, top_index % vocab  # (n, 2K)
-        _finalize(finished, beams, out.state, top_scores, origin, token, t + 1, alpha)
-        beams, rows = beams.advance(top_scores, origin, token)
-        state = out.state.index_select(rows)
-        done = torch.tensor([len(finished[s]) >= k for s in beams.sentence.tolist()], device=device) | at_limit
-        if bool(done.all()):
-            break
-        if bool(done.any()):
-            beams, keep_rows = beams.select((~done).nonzero().squeeze(1))
-            state, enc = state.index_select(keep_rows), enc.index_select(keep_rows)
-    return [sorted(hyps, key=lambda h: -h.score)[:n_best] for hyps in finished]
+        _finalize(self.finished, beams, out.state, top_scores, origin, token, self.alpha)
+        self.beams, rows = beams.advance(top_scores, origin, token)
+        self.state = out.state.index_select(rows)
+        done = torch.tensor([len(f) >= k for f in self.finished], device=at_limit.device) | at_limit
+        results = [
+            (self.keys[i], sorted(self.finished[i], key=lambda h: -h.score)[: self.n_best])
+            for i in done.nonzero().squeeze(1).tolist()
+        ]
+        if results:
+            self._keep((~done).nonzero().squeeze(1))
+        return results
+
+    def drop(self, keys: list[object]) -> None:
+        """Remove sentences without finishing them (their requests were cancelled)."""
+        gone = {id(key) for key in keys}
+        keep = [i for i, key in enumerate(self.keys) if id(key) not in gone]
+        if len(keep) < len(self.keys):
+            self._keep(torch.tensor(keep, dtype=torch.long, device=self.max_len.device))
+
+    def _keep(self, keep: Tensor) -> None:
+        assert self.beams is not None and self.enc is not None and self.state is not None
+        index = keep.tolist()
+        self.keys = [self.keys[i] for i in index]
+        self.finished = [self.finished[i] for i in index]
+        if not index:  # empty: forget the padding widths too
+            self.enc = self.state = self.beams = None
+            self.max_len = self.max_len[:0]
+            return
+        self.beams, rows = self.beams.select(keep)
+        self.state, self.enc = self.state.index_select(rows), self.enc.index_select(rows).trim()
+        self.max_len = self.max_len[keep]
 
 
 @dataclass(frozen=True)
 class _Beams:
-    """Live beams: (n, K) scores, (n*K, t) token history, and their sentence ids."""
+    """Live beams: (n, K) scores, (n*K, T) token history, (n,) tokens generated per sentence.
+
+    The history is as wide as the longest-running sentence; a sentence that
+    joined later has BOS on its left, so `history[:, -1]` is always the
+    previous token and a hypothesis is the last `steps` entries of its row.
+    """
 
     scores: Tensor  # (n, K) raw log-probabilities
-    history: Tensor  # (n*K, t)
-    sentence: Tensor  # (n,) index of each row-group's sentence in the input batch
+    history: Tensor  # (n*K, T)
+    steps: Tensor  # (n,)
 
     @staticmethod
-    def start(batch: int, k: int, device: torch.device) -> _Beams:
+    def start(batch: int, k: int, device: torch.device, width: int = 0) -> _Beams:
         scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # all K beams start identical: keep one alive
-        history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
-        return _Beams(scores, history, torch.arange(batch, device=device))
+        history = torch.full((batch * k, width), BOS_ID, dtype=torch.long, device=device)
+        return _Beams(scores, history, torch.zeros(batch, dtype=torch.long, device=device))
+
+    @staticmethod
+    def cat(a: _Beams, b: _Beams) -> _Beams:
+        return _Beams(torch.cat([a.scores, b.scores]), torch.cat([a.history, b.history]), torch.cat([a.steps, b.steps]))
 
     def prev_tokens(self) -> Tensor:
         if self.history.shape[1] == 0:
             return torch.full((self.history.shape[0],), BOS_ID, dtype=torch.long, device=self.history.device)
         return self.history[:, -1]
+
+    def tokens(self, row: int, group: int) -> list[int]:
+        """The pieces generated so far on `row` (of sentence `group`)."""
+        n = int(self.steps[group])
+        return self.history[row, self.history.shape[1] - n :].tolist() if n else []
 
     def advance(self, top_scores: Tensor, origin: Tensor, token: Tensor) -> tuple[_Beams, Tensor]:
         """Keep the best K non-EOS candidates of the 2K; returns new beams and source rows."""
@@ -152,13 +229,16 @@ class _Beams:
             torch.arange(scores.shape[0], device=scores.device).unsqueeze(1) * k + origin.gather(1, order)
         ).flatten()
         history = torch.cat([self.history.index_select(0, rows), token.gather(1, order).reshape(-1, 1)], dim=1)
-        return _Beams(scores, history, self.sentence), rows
+        return _Beams(scores, history, self.steps + 1), rows
 
     def select(self, keep: Tensor) -> tuple[_Beams, Tensor]:
         """Only the sentences `keep`; also returns their rows in the (n*K) layout."""
         k = self.scores.shape[1]
         rows = (keep.unsqueeze(1) * k + torch.arange(k, device=keep.device)).flatten()
-        return _Beams(self.scores[keep], self.history[rows], self.sentence[keep]), rows
+        steps = self.steps[keep]
+        width = int(steps.max()) if len(steps) else 0  # columns older than every live sentence go
+        history = self.history[rows][:, self.history.shape[1] - width :] if width else self.history[rows][:, :0]
+        return _Beams(self.scores[keep], history, steps), rows
 
 
 def _finalize(
@@ -168,7 +248,6 @@ def _finalize(
     top_scores: Tensor,
     origin: Tensor,
     token: Tensor,
-    length: int,
     alpha: float,
 ) -> None:
     """Move EOS candidates ranked within the top K into `finished`.
@@ -181,10 +260,10 @@ def _finalize(
     for i, j in eos.nonzero().tolist():
         row = i * k + int(origin[i, j])
         raw = float(top_scores[i, j])
-        finished[int(beams.sentence[i])].append(
+        finished[i].append(
             Hypothesis(
-                beams.history[row].tolist(),
-                float(normalise(raw, length, alpha)),
+                beams.tokens(row, i),
+                float(normalise(raw, int(beams.steps[i]) + 1, alpha)),
                 raw,
                 step_state.index_select(torch.tensor([row], device=top_scores.device)),
             )

@@ -42,6 +42,28 @@ class EncoderOutput:
             self.summary.index_select(0, index),
         )
 
+    @staticmethod
+    def cat(outputs: list[EncoderOutput]) -> EncoderOutput:
+        """Rows of several batches in one; shorter sources are padded (masked out) to the longest."""
+        width = max(o.mask.shape[1] for o in outputs)
+
+        def pad(t: Tensor) -> Tensor:
+            return torch.nn.functional.pad(t, (0, 0, 0, width - t.shape[1])) if t.dim() == 3 else t
+
+        return EncoderOutput(
+            torch.cat([pad(o.states) for o in outputs]),
+            torch.cat([pad(o.keys) for o in outputs]),
+            torch.cat([torch.nn.functional.pad(o.mask, (0, width - o.mask.shape[1])) for o in outputs]),
+            torch.cat([o.summary for o in outputs]),
+        )
+
+    def trim(self) -> EncoderOutput:
+        """Drop padding columns that no row needs any more (sources are right-padded)."""
+        width = int(self.mask.sum(1).max()) if self.mask.numel() else 0
+        if width == self.mask.shape[1]:
+            return self
+        return EncoderOutput(self.states[:, :width], self.keys[:, :width], self.mask[:, :width], self.summary)
+
 
 @dataclass(frozen=True)
 class LSTMState:

@@ -42,30 +42,33 @@ def test_sigterm_drains_in_flight_requests_then_exits(trained_run: Path) -> None
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stderr is not None
-    logs = []
-    for line in proc.stderr:  # JSON logs: wait for the "started" event and its port
-        logs.append(json.loads(line))
-        if logs[-1].get("event") == "started":
-            break
-    port = logs[-1]["port"]
-    client = Client(f"127.0.0.1:{port}", timeout=120)
-    assert client.health() == "SERVING"
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.update(reply=client.translate(LONG_DOC)))
-    worker.start()
-    time.sleep(0.5)  # the 250-sentence document is now being translated
-    proc.send_signal(signal.SIGTERM)
-    worker.join(timeout=120)
-    reply = result["reply"]
-    assert isinstance(reply, pb.TranslateResponse) and len(reply.translations) == 250
-    assert proc.wait(timeout=60) == 0
-    logs += [json.loads(line) for line in proc.stderr]
-    events = [e.get("event") for e in logs]
-    assert events.index("signal") < events.index("draining") < events.index("stopped")
-    rpc = [e for e in logs if e.get("event") == "rpc" and e["method"] == "Translate"]
-    assert rpc[-1]["code"] == "OK" and rpc[-1]["sentences"] == 250
-    client.close()
+    try:
+        assert proc.stderr is not None
+        logs = []
+        for line in proc.stderr:  # JSON logs: wait for the "started" event and its port
+            logs.append(json.loads(line))
+            if logs[-1].get("event") == "started":
+                break
+        port = logs[-1]["port"]
+        client = Client(f"127.0.0.1:{port}", timeout=120)
+        assert client.health() == "SERVING"
+        result: dict[str, object] = {}
+        worker = threading.Thread(target=lambda: result.update(reply=client.translate(LONG_DOC)))
+        worker.start()
+        time.sleep(0.5)  # the 250-sentence document is now being translated
+        proc.send_signal(signal.SIGTERM)
+        worker.join(timeout=120)
+        reply = result["reply"]
+        assert isinstance(reply, pb.TranslateResponse) and len(reply.translations) == 250
+        assert proc.wait(timeout=60) == 0
+        logs += [json.loads(line) for line in proc.stderr]
+        events = [e.get("event") for e in logs]
+        assert events.index("signal") < events.index("draining") < events.index("stopped")
+        rpc = [e for e in logs if e.get("event") == "rpc" and e["method"] == "Translate"]
+        assert rpc[-1]["code"] == "OK" and rpc[-1]["sentences"] == 250
+        client.close()
+    finally:
+        proc.kill()  # only matters when an assertion failed: a clean run has exited already
 
 
 def test_after_stop_new_requests_are_refused(start_server: StartServer, trained_run: Path) -> None:

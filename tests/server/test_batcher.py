@@ -1,5 +1,5 @@
-"""Dynamic batching with a real model: what it batches, that batching changes no translation,
-and that cancelled, expired and excess requests never cost model time."""
+"""Continuous batching with a real model: what shares a step, that sharing changes no translation,
+and that cancelled, expired and excess requests stop costing model time."""
 
 from __future__ import annotations
 
@@ -27,27 +27,44 @@ def job(model: ServedModel, sentences: list[str], **kw: object) -> Job:
     return Job(model, sentences, None, model.translator.config.decode, **kw)  # type: ignore[arg-type]
 
 
-def test_concurrent_documents_share_batches_and_match_offline_translation(model: ServedModel) -> None:
+def test_concurrent_documents_share_steps_and_match_offline_translation(model: ServedModel) -> None:
     docs = [list(d.sources) for d in make_documents(8, seed=5)]
-    docs[3] = docs[3][:1]  # documents of different lengths leave the batch at different steps
-    batches: list[BatchStats] = []
-    batcher = Batcher(max_batch_size=16, max_wait_ms=2000, on_batch=batches.append)
+    docs[3] = docs[3][:1]  # documents of different lengths leave the search at different steps
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=16, max_wait_ms=2000, on_batch=steps.append)
     jobs = [batcher.submit(job(model, doc)) for doc in docs]
     results = [j.future.result(timeout=30) for j in jobs]
     batcher.stop()
     offline = model.translator.translate_documents(docs)
     assert [[t.text for t in r[0]] for r in results] == [[t.text for t in d] for d in offline]
-    assert [b.sentences for b in batches] == [8, 7]  # step 1: every document; step 2: all but the short one
+    got_scores = [t.score for r in results for t in r[0]]
+    assert got_scores == pytest.approx([t.score for d in offline for t in d], abs=1e-4)
+    assert steps[0].sentences == 8  # all eight documents started in one step
+    assert sum(s.finished for s in steps) == 15  # every sentence finished exactly once
 
 
-def test_max_batch_size_splits(model: ServedModel) -> None:
-    batches: list[BatchStats] = []
-    batcher = Batcher(max_batch_size=3, max_wait_ms=2000, on_batch=batches.append)
+def test_a_request_joins_a_running_search_without_waiting_for_it(model: ServedModel) -> None:
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=8, max_wait_ms=0, on_batch=steps.append)
+    long = batcher.submit(job(model, ["look at that cow ."] * 200))
+    while len(steps) < 5:
+        time.sleep(0.005)
+    short = batcher.submit(job(model, ["look at that dog ."]))
+    short.future.result(timeout=30)
+    assert not long.future.done()  # the short request finished while the long document was in flight
+    assert max(s.sentences for s in steps) == 2  # ... because it shared the long one's steps
+    long.cancel()
+    batcher.stop()
+
+
+def test_max_batch_size_caps_live_sentences(model: ServedModel) -> None:
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=3, max_wait_ms=2000, on_batch=steps.append)
     jobs = [batcher.submit(job(model, ["look at that cow ."])) for _ in range(7)]
     for j in jobs:
         j.future.result(timeout=30)
     batcher.stop()
-    assert sorted(b.sentences for b in batches) == [1, 3, 3]
+    assert max(s.sentences for s in steps) == 3 and sum(s.finished for s in steps) == 7
 
 
 def test_a_lone_new_request_waits_for_company_but_a_continuing_one_does_not(model: ServedModel) -> None:
@@ -87,7 +104,7 @@ def test_cancelled_and_expired_jobs_are_dropped_unrun(model: ServedModel) -> Non
     batcher = Batcher(max_batch_size=8, max_wait_ms=300, on_batch=batches.append, on_drop=drops.append)
     cancelled = batcher.submit(job(model, ["look at that cow ."]))
     expired = batcher.submit(job(model, ["look at that dog ."], deadline=time.monotonic() + 0.05))
-    cancelled.cancel()
+    cancelled.cancel()  # both before the 300 ms wait for company is over
     for j, code in ((cancelled, grpc.StatusCode.CANCELLED), (expired, grpc.StatusCode.DEADLINE_EXCEEDED)):
         with pytest.raises(RequestError) as info:
             j.future.result(timeout=10)
@@ -107,7 +124,7 @@ def test_a_document_cancelled_midway_stops_running(model: ServedModel) -> None:
     with pytest.raises(RequestError):
         long.future.result(timeout=30)
     batcher.stop()
-    assert len(batches) < 400
+    assert sum(b.finished for b in batches) < 400 and batcher.depth == 0
 
 
 def test_a_failing_batch_fails_its_jobs_and_the_worker_survives(model: ServedModel) -> None:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from translator.model import StepOutput
-from translator.search import beam_search, greedy_search
+from translator.search import BeamSearch, Hypothesis, beam_search, greedy_search
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID
 
@@ -128,3 +128,44 @@ def test_n_best_must_fit_in_the_beam() -> None:
 
 def test_brute_force_sanity() -> None:
     assert sum(math.exp(s) for s, _ in brute_force(0, 1, 0.0)) == pytest.approx(float(table(0)[BOS_ID, EOS_ID].exp()))
+
+
+def test_sentences_joining_a_running_search_get_the_same_results() -> None:
+    """Continuous batching: sentences added between steps, or dropped, change nobody else's result."""
+    max_len = torch.tensor([4, 2, 3, 4, 3])
+    enc, state = start(5)
+    alone = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=3, n_best=2)
+    search = BeamSearch(ScriptedStepper(), beam_size=3, n_best=2)
+    rows = [torch.tensor([i]) for i in range(5)]
+    keys = [f"s{i}" for i in range(5)]
+    results: dict[object, list[Hypothesis]] = {}
+
+    def add(i: int) -> None:
+        search.add(enc.index_select(rows[i]), state.index_select(rows[i]), max_len[i : i + 1], [keys[i]])
+
+    add(0)
+    add(1)
+    results.update(search.step())
+    add(2)  # joins at step 1, with a history of BOS padding
+    results.update(search.step())
+    add(3)
+    add(4)
+    search.drop([keys[4]])  # cancelled before it ran
+    while len(search):
+        results.update(search.step())
+    assert set(results) == {"s0", "s1", "s2", "s3"}
+    for i in range(4):
+        got, want = results[keys[i]], alone[i]
+        assert [h.tokens for h in got] == [h.tokens for h in want]
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-6)
+        assert [float(h.state.h[0, 0, 0]) for h in got] == [float(h.state.h[0, 0, 0]) for h in want]
+
+
+def test_greedy_scores_are_normalised_like_beam_scores() -> None:
+    max_len = torch.tensor([5, 3, 4])
+    enc, state = start(3)
+    greedy = greedy_search(ScriptedStepper(), enc, state, max_len, alpha=1.0)
+    beam = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=1, alpha=1.0)
+    for g, [b] in zip(greedy, beam, strict=True):
+        assert g.tokens == b.tokens and g.score == pytest.approx(b.score, abs=1e-6)
+        assert g.score == pytest.approx(g.log_prob / (len(g.tokens) + 1), abs=1e-6)
