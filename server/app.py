@@ -57,6 +57,7 @@ class Server:
             on_batch=self.metrics.on_batch,
             on_drop=lambda reason: self.metrics.dropped.labels(reason).inc(),
         )
+        self.metrics.queue_depth.set_function(lambda: self.batcher.depth)  # read at scrape time
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="rpc"),

@@ -94,7 +94,6 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         job = Job(model, sentences, doc, decode, max_length, deadline)
         context.add_callback(job.cancel)  # the client went away: drop the job from the queue
         self.batcher.submit(job)
-        self.metrics.queue_depth.set(self.batcher.depth)
         try:
             return job.future.result(timeout=remaining)
         except TimeoutError:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2
 
 from server.client import Client
 from server.gen import translator_pb2 as pb
@@ -77,6 +78,9 @@ def test_after_stop_new_requests_are_refused(start_server: StartServer, trained_
         assert client.translate(["look at that cow ."]).translations[0].text
         server.stop(grace=1)
         assert rpc_error(lambda: client.translate(["look at that cow ."])).code() == grpc.StatusCode.UNAVAILABLE
+    # Health turned NOT_SERVING before the port closed (what a load balancer polls while draining).
+    status = server.health.Check(health_pb2.HealthCheckRequest(service="translator.v1.Translator"), None).status
+    assert status == health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def test_deadline_exceeded_and_the_job_is_dropped(start_server: StartServer, trained_run: Path) -> None:
@@ -90,6 +94,22 @@ def test_deadline_exceeded_and_the_job_is_dropped(start_server: StartServer, tra
     assert server.batcher.depth == 0  # dropped mid-document, not translated to the end
     translated = server.metrics.registry.get_sample_value("nmt_sentences_total", {"model": "d"})
     assert translated is not None and 0 < translated < len(LONG_DOC)
+
+
+def test_a_cancelled_call_leaves_the_queue(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"c={trained_run}"])
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    call = stub.Translate.future(pb.TranslateRequest(sentences=LONG_DOC))
+    time.sleep(0.3)
+    assert server.metrics.registry.get_sample_value("nmt_queue_depth") == 1.0
+    call.cancel()
+    deadline = time.monotonic() + 30
+    while server.batcher.depth and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.metrics.registry.get_sample_value("nmt_queue_depth") == 0.0
+    assert server.metrics.registry.get_sample_value("nmt_dropped_requests_total", {"reason": "cancelled"}) == 1.0
+    translated = server.metrics.registry.get_sample_value("nmt_sentences_total", {"model": "c"})
+    assert translated is not None and translated < len(LONG_DOC)
 
 
 def test_full_queue_is_resource_exhausted(start_server: StartServer, trained_run: Path) -> None:
