@@ -58,16 +58,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("prepare", help="build a corpus")
-    p.add_argument("corpus", choices=["bible"], help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules")
+    p.add_argument(
+        "corpus",
+        choices=["bible", "synthetic-pronouns"],
+        help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules; synthetic-pronouns: documents whose "
+        "last sentence's Spanish gender depends only on an earlier noun (plus test.contrastive.jsonl)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output directory for {train,dev,test}.{en,es,doc}")
-    p.add_argument("--no-install", action="store_true", help="never apt-get install missing SWORD modules")
+    p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
+    p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns: training documents")
+    p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns: random seed")
     p.set_defaults(func=_prepare)
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from training.bible import build_bible_corpus
+    if args.corpus == "synthetic-pronouns":
+        from training.synthetic import build_synthetic_corpus
 
-    counts = build_bible_corpus(args.out, install=not args.no_install)
+        counts = build_synthetic_corpus(args.out, args.docs, args.seed)
+    else:
+        from training.bible import build_bible_corpus
+
+        counts = build_bible_corpus(args.out, install=not args.no_install)
     print(json.dumps({"out": str(args.out), **counts}))
     return 0
 
