@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_translate(sub)
     _add_evaluate(sub)
     _add_score(sub)
+    _add_compare(sub)
     from server.cli import add_client, add_serve  # flags only: grpc is imported when they run
 
     add_serve(sub)
@@ -264,6 +265,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     summary |= {"n": len(hyps), "seconds": round(seconds, 2), "sentences_per_second": round(len(hyps) / seconds, 2)}
     summary |= {"context": args.context or translator.trained_context, "beam": decode.beam_size}
     summary |= {f"{k}_signature": v.signature for k, v in scores.items()}
+    print(json.dumps(summary))
+    return 0
+
+
+def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="paired significance of two systems' outputs on the same test set (BLEU, chrF, TER)",
+        description="Paired bootstrap resampling (p-values, 95%% confidence intervals) or approximate "
+        "randomisation, through sacrebleu. Files: one detokenised sentence per line, aligned.",
+    )
+    p.add_argument("--refs", required=True, type=Path, help="reference translations")
+    p.add_argument("--baseline", required=True, type=Path, help="the baseline system's output")
+    p.add_argument("--system", required=True, type=Path, help="the system to compare with it")
+    p.add_argument("--test", choices=["bs", "ar", "both"], default="both", help="bs: bootstrap; ar: randomisation")
+    p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default, 1000 bs / 10000 ar)")
+    p.set_defaults(func=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from translator.metrics import paired_significance
+
+    def lines(path: Path) -> list[str]:
+        return path.read_text(encoding="utf-8").splitlines()
+
+    refs, base, system = lines(args.refs), lines(args.baseline), lines(args.system)
+    summary = []
+    for test in ("bs", "ar") if args.test == "both" else (args.test,):
+        for result in paired_significance(base, system, refs, test, args.samples):
+            print(result)
+            summary.append(dataclasses.asdict(result))
     print(json.dumps(summary))
     return 0
 
