@@ -87,7 +87,7 @@ def throughput(target: str, sentences: list[str], clients: int) -> dict[str, flo
     }
 
 
-def offline(model: str, sentences: list[str], threads: int) -> float:
+def offline(model: str, sentences: list[str], threads: int, int8: bool) -> float:
     """Sentences/s of the library itself on the same sentences, batches of 32: the ceiling to compare with."""
     import dataclasses
 
@@ -96,7 +96,7 @@ def offline(model: str, sentences: list[str], threads: int) -> float:
     from translator.inference import Translator
 
     torch.set_num_threads(threads)
-    translator = Translator.load(model)
+    translator = Translator.load(model, int8=int8)
     decode = dataclasses.replace(translator.config.decode, batch_size=32)
     translator.translate_documents([[s] for s in sentences[:32]], decode=decode)  # warm-up
     start = time.perf_counter()
@@ -111,6 +111,7 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=300, help="requests per throughput run")
     p.add_argument("--latency-requests", type=int, default=50)
     p.add_argument("--threads", type=int, default=2, help="server torch threads")
+    p.add_argument("--int8", action="store_true", help="serve (and translate offline) with int8 quantization")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args()
 
@@ -120,7 +121,7 @@ def main() -> int:
     results: dict[str, object] = {"sentence": sentence}
     modes = {"dynamic batching": [], "no batching": ["--max-batch-size", "1", "--max-wait-ms", "0"]}
     for mode, extra in modes.items():
-        proc, port = start_server(args.model, args.threads, extra)
+        proc, port = start_server(args.model, args.threads, extra + (["--int8"] if args.int8 else []))
         target = f"127.0.0.1:{port}"
         try:
             # Warm-up under load: the first batches of each new shape are slow (kernel set-up).
@@ -132,7 +133,7 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=60)
 
-    results["offline"] = offline(args.model, sample, args.threads)
+    results["offline"] = offline(args.model, sample, args.threads, args.int8)
     print(f"Latency of one 20-word sentence ({args.latency_requests} sequential requests):\n")
     print("| search | p50 ms | p99 ms |\n|---|---|---|")
     for name, row in results["latency"].items():  # type: ignore[attr-defined]

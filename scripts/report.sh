@@ -22,3 +22,7 @@ for split in dev test; do
         nmt evaluate --model "$RUN" --data "$DATA/$split" --beam "$beam" --threads 2 | tail -1
     done
 done
+for beam in 5 1; do
+    echo "== test, beam $beam, int8"
+    nmt evaluate --model "$RUN" --data "$DATA/test" --beam "$beam" --threads 2 --int8 | tail -1
+done

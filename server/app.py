@@ -47,6 +47,7 @@ class Server:
             [ModelSpec.parse(m) for m in cfg.model],
             Path(cfg.model_dir) if cfg.model_dir else None,
             _device(cfg.device),
+            cfg.int8,
             on_change=self.metrics.on_model,
         )
         self.registry.load_initial()

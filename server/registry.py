@@ -77,10 +77,15 @@ class ServedModel:
     stamp: FileStamp
     version: str  # first 16 hex digits of the checkpoint's SHA-256
     loaded_at: float
+    parameters: int
 
     @property
     def step(self) -> int:
         return self.translator.step
+
+    @property
+    def precision(self) -> str:
+        return "int8" if self.translator.int8 else "fp32"
 
     def decode_context(self, blob: bytes) -> tuple[DocContext | None, int]:
         cfg = self.translator.config.model
@@ -100,12 +105,12 @@ class ServedModel:
             "step": self.step,
             "context_mode": cfg.model.context,
             "loaded_at": self.loaded_at,
-            "config": {k: str(v) for k, v in vars(cfg.model).items()},
-            "parameters": count_parameters(self.translator.model),
+            "config": {**{k: str(v) for k, v in vars(cfg.model).items()}, "inference": self.precision},
+            "parameters": self.parameters,
         }
 
 
-def load_model(name: str, stamp: FileStamp, device: torch.device) -> ServedModel:
+def load_model(name: str, stamp: FileStamp, device: torch.device, int8: bool = False) -> ServedModel:
     """Load and check one checkpoint; raises `CheckpointError` or `RuntimeError` if it is unusable."""
     digest = hashlib.sha256()
     with open(stamp.path, "rb") as f:
@@ -116,8 +121,11 @@ def load_model(name: str, stamp: FileStamp, device: torch.device) -> ServedModel
     bad = [n for n, p in translator.model.named_parameters() if not torch.isfinite(p).all()]
     if bad:
         raise RuntimeError(f"{stamp.path}: non-finite weights in {', '.join(bad[:3])}")
+    parameters = count_parameters(translator.model)
+    if int8:
+        translator.quantize_int8()
     translator.translate_sentences(["Test."], None, max_lengths=[4])  # a model that loads but cannot run fails here
-    return ServedModel(name, translator, stamp, digest.hexdigest()[:16], time.time())
+    return ServedModel(name, translator, stamp, digest.hexdigest()[:16], time.time(), parameters)
 
 
 class ModelRegistry:
@@ -128,6 +136,7 @@ class ModelRegistry:
         specs: list[ModelSpec],
         model_dir: Path | None = None,
         device: torch.device | str = "cpu",
+        int8: bool = False,
         on_change: Callable[[str, ServedModel | None, Exception | None], None] | None = None,
     ) -> None:
         self._specs = {s.name: s for s in specs}
@@ -135,6 +144,7 @@ class ModelRegistry:
             raise ValueError("two --model entries have the same name")
         self._model_dir = model_dir
         self._device = torch.device(device)
+        self._int8 = int8
         self._on_change = on_change or (lambda name, model, error: None)
         self._models: dict[str, ServedModel] = {}
         self._failed: dict[str, FileStamp] = {}  # a broken file is retried only once it changes
@@ -163,7 +173,7 @@ class ModelRegistry:
     def load_initial(self) -> None:
         """Load every model. A named `--model` that fails is fatal; a `--model-dir` entry is skipped."""
         for spec in self._specs.values():
-            self._install(spec.name, load_model(spec.name, FileStamp.of(spec.path), self._device))
+            self._install(spec.name, load_model(spec.name, FileStamp.of(spec.path), self._device, self._int8))
         self.poll()
         if not self._models:
             raise RuntimeError(f"no loadable model in {self._model_dir}")
@@ -181,7 +191,7 @@ class ModelRegistry:
             if (current and current.stamp == stamp) or self._failed.get(name) == stamp:
                 continue
             try:
-                model = load_model(name, stamp, self._device)
+                model = load_model(name, stamp, self._device, self._int8)
             except Exception as e:  # any failure: keep what is serving
                 self._failed[name] = stamp
                 log.error("model %s: cannot load %s, still serving the previous version: %s", name, stamp.path, e)

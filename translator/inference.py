@@ -10,13 +10,15 @@ every sentence made its own document, so both modes share one code path.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.ao.quantization import quantize_dynamic
 
 from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
@@ -57,14 +59,38 @@ class Translator:
         self.tokenizer = tokenizer
         self.config = config
         self.step = step
+        self.int8 = False
 
     @classmethod
-    def load(cls, path: str | Path) -> Translator:
-        """From a checkpoint file or a run directory (its best checkpoint)."""
+    def load(cls, path: str | Path, int8: bool = False) -> Translator:
+        """From a checkpoint file or a run directory (its best checkpoint).
+
+        `int8`: dynamic int8 quantization of the LSTMs and linear layers (CPU
+        inference only). On the Bible test set it decoded 2.6x (beam 5) to
+        3.5x (greedy) faster for 0.24 BLEU (README, Results).
+        """
         ckpt = checkpoint.load(path)
         model = Seq2Seq(ckpt.config.model)
         model.load_state_dict(ckpt.model)
-        return cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step)
+        translator = cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step)
+        if int8:
+            translator.quantize_int8()
+        return translator
+
+    def quantize_int8(self) -> None:
+        """Replace LSTM and Linear weights by int8 ones, activations quantized on the fly.
+
+        Embeddings stay float; the tied output layer gets its own int8 copy.
+        The carried document context stays float32, so contexts are
+        interchangeable with a float model of the same checkpoint (up to
+        rounding).
+        """
+        if self.device.type != "cpu":
+            raise ValueError("int8 quantization runs on the CPU only")
+        with warnings.catch_warnings():  # torch.ao's eager-mode API is deprecated in favour of torchao
+            warnings.simplefilter("ignore")
+            self.model = quantize_dynamic(self.model, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+        self.int8 = True
 
     @property
     def device(self) -> torch.device:

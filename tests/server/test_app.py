@@ -122,6 +122,16 @@ def test_full_queue_is_resource_exhausted(start_server: StartServer, trained_run
     busy.cancel()
 
 
+def test_int8_server(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"q={trained_run}"], int8=True)
+    with Client(f"127.0.0.1:{server.port}") as client:
+        [info] = client.list_models().models
+        cow = client.translate(["look at that cow ."])
+        cute = client.translate(["it is very cute ."], context=cow.context)
+    assert info.config["inference"] == "int8" and info.parameters > 100_000  # counted before quantization
+    assert cow.translations[0].text.startswith("mira") and cute.translations[0].text.split()[-2].endswith("a")
+
+
 def test_metrics_endpoint(start_server: StartServer, trained_run: Path) -> None:
     server = start_server(model=[f"m={trained_run}"], metrics_port=free_port())
     with Client(f"127.0.0.1:{server.port}") as client:

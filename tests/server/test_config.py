@@ -21,6 +21,7 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
     assert cfg.port == 7000 and cfg.max_wait_ms == 2.5 and cfg.model == ["a=/x", "b=/y"]
     assert cfg.host == "127.0.0.1"  # loopback unless asked otherwise
     assert parse(["--model", "m=/z", "--model", "/w"], env).model == ["m=/z", "/w"]
+    assert not cfg.int8 and parse(["--int8"], env).int8 and parse([], {**env, "NMT_SERVE_INT8": "true"}).int8
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,7 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         (["--model", "x"], {"NMT_SERVE_PORT": "eighty"}, "NMT_SERVE_PORT='eighty' is not a int"),
         (["--model", "x", "--log-format", "xml"], {}, "json or text"),
         (["--model", "x", "--max-wait-ms", "-1"], {}, "must not be negative"),
+        (["--model", "x"], {"NMT_SERVE_INT8": "maybe"}, "NMT_SERVE_INT8='maybe' is not a bool"),
     ],
 )
 def test_bad_settings_are_refused(argv: list[str], env: dict[str, str], words: str) -> None:

@@ -71,3 +71,22 @@ def test_force_scores_the_reference_above_a_wrong_gender(trained_run: Path) -> N
     context = context.index_select(torch.zeros(2, dtype=torch.long))
     log_probs, tokens, _ = t.force(["it is very cute ."] * 2, ["es muy linda .", "es muy lindo ."], context)
     assert log_probs[0] > log_probs[1] and tokens[0] == tokens[1] > 0
+
+
+def test_int8_translates_like_the_float_model(trained_run: Path, synthetic_corpus: dict[str, str]) -> None:
+    from torch.ao.nn.quantized.dynamic import LSTM as QuantizedLSTM
+
+    from translator.corpus import read_corpus
+    from translator.metrics import corpus_scores
+
+    fp32, int8 = Translator.load(trained_run), Translator.load(trained_run, int8=True)
+    assert isinstance(int8.model.decoder.lstm, QuantizedLSTM) and int8.int8 and not fp32.int8
+    docs = read_corpus(synthetic_corpus["test"], "en", "es")
+    refs = [t for d in docs for t in d.targets]
+    bleu = {}
+    for name, t in (("fp32", fp32), ("int8", int8)):
+        hyps = [x.text for d in t.translate_documents([d.sources for d in docs]) for x in d]
+        bleu[name] = corpus_scores(hyps, refs)["bleu"].score
+        genders = [h.split()[-2][-1] == r.split()[-2][-1] for h, r in zip(hyps[1::2], refs[1::2], strict=True)]
+        assert sum(genders) / len(genders) >= 0.9, name  # the carried context still decides the gender
+    assert abs(bleu["int8"] - bleu["fp32"]) < 3.0
