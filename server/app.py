@@ -115,7 +115,10 @@ class Server:
         grace = self.cfg.grace_seconds if grace is None else grace
         log.info("shutting down: draining in-flight requests (up to %.0f s)", grace, extra={"event": "draining"})
         self.health.enter_graceful_shutdown()
-        self.grpc.stop(grace).wait()
+        # In-flight RPCs get `grace` seconds. gRPC's own confirmation can hang when RPCs were in
+        # progress (grpc/grpc#40834; seen here too), so wait for it a bounded time only.
+        if not self.grpc.stop(grace).wait(timeout=grace + 5):
+            log.warning("gRPC did not confirm its shutdown; stopping anyway", extra={"event": "stop_timeout"})
         self.batcher.stop()
         self.registry.stop()
         if self._metrics_server is not None:

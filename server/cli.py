@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +34,13 @@ def serve(args: argparse.Namespace) -> int:
     cfg = config.from_args(args)
     logs.setup(cfg.log_format, cfg.log_level)
     Server(cfg).start().run_until_signal()
-    return 0
+    # Everything is drained and stopped. Skip interpreter finalization: tearing Python down
+    # while gRPC's and torch's native threads are still winding down aborted the process
+    # (SIGABRT) once in CI, turning a clean shutdown into a crash report.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -35,7 +35,8 @@ def rpc_error(call: object) -> grpc.RpcError:
 
 @pytest.mark.slow
 def test_sigterm_drains_in_flight_requests_then_exits(trained_run: Path) -> None:
-    env = {**os.environ, "NMT_SERVE_PORT": "0", "NMT_SERVE_METRICS_PORT": "0", "NMT_SERVE_THREADS": "1"}
+    metrics = free_port()
+    env = {**os.environ, "NMT_SERVE_PORT": "0", "NMT_SERVE_METRICS_PORT": str(metrics), "NMT_SERVE_THREADS": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "translator", "serve", "--model", f"tiny={trained_run}"],
         cwd=ROOT,
@@ -56,13 +57,17 @@ def test_sigterm_drains_in_flight_requests_then_exits(trained_run: Path) -> None
         result: dict[str, object] = {}
         worker = threading.Thread(target=lambda: result.update(reply=client.translate(LONG_DOC)))
         worker.start()
-        time.sleep(0.5)  # the 250-sentence document is now being translated
+        scrape = f"http://127.0.0.1:{metrics}/metrics"
+        while "nmt_queue_depth 1.0" not in urllib.request.urlopen(scrape, timeout=10).read().decode():
+            time.sleep(0.02)  # until the 250-sentence document is being translated
         proc.send_signal(signal.SIGTERM)
         worker.join(timeout=120)
         reply = result["reply"]
         assert isinstance(reply, pb.TranslateResponse) and len(reply.translations) == 250
-        assert proc.wait(timeout=60) == 0
-        logs += [json.loads(line) for line in proc.stderr]
+        code = proc.wait(timeout=60)
+        rest = proc.stderr.read()
+        assert code == 0, f"exit status {code}; stderr ends with:\n{rest[-3000:]}"
+        logs += [json.loads(line) for line in rest.splitlines()]
         events = [e.get("event") for e in logs]
         assert events.index("signal") < events.index("draining") < events.index("stopped")
         rpc = [e for e in logs if e.get("event") == "rpc" and e["method"] == "Translate"]
