@@ -61,6 +61,11 @@ class Job:
     enqueued_at: float = field(default_factory=time.monotonic)
     enqueued_step: int = 0  # the batcher's step count when queued
     cancelled: bool = False
+    pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
+
+    def __post_init__(self) -> None:
+        # Tokenized here, in the caller's (request) thread, once: the worker thread is the bottleneck.
+        self.pieces = self.model.translator.tokenizer.encode_batch(self.sentences)
 
     @property
     def key(self) -> SearchKey:
@@ -165,10 +170,8 @@ class Batcher:
                     self._step_all()
                 except Exception as e:  # a bug here must not leave every future waiting forever
                     log.exception("batcher: unexpected error; failing the running requests")
-                    for running in self._running.values():
-                        for sentence in running.search.keys:
-                            self._finish(sentence.job, error=e)  # type: ignore[attr-defined]
-                    self._running.clear()
+                    for key in list(self._running):
+                        self._fail_search(key, e)
 
     def _next_admissions(self) -> list[Job] | None:
         """Block until there is work; the jobs to admit before the next step (None: stop)."""
@@ -239,12 +242,18 @@ class Batcher:
             del self._running[key]
 
     def _drop(self, job: Job) -> None:
-        reason = "cancelled" if job.cancelled else "deadline"
-        error = RequestError(grpc.StatusCode.CANCELLED, "request cancelled by the client")
-        if reason == "deadline":
+        if job.cancelled:
+            reason, error = "cancelled", RequestError(grpc.StatusCode.CANCELLED, "request cancelled by the client")
+        else:
+            reason = "deadline"
             error = RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before translation finished")
         self._finish(job, error=error)
         self._on_drop(reason)
+
+    def _fail_search(self, key: SearchKey, error: BaseException) -> None:
+        """A search broke: fail every request in it and forget it."""
+        for sentence in self._running.pop(key).search.keys:
+            self._finish(sentence.job, error=error)  # type: ignore[attr-defined]
 
     def _admit(self, jobs: list[Job]) -> None:
         """Encode each admitted job's next sentence and add it to its search."""
@@ -260,11 +269,12 @@ class Batcher:
                     empty = translator.empty_context(1)
                     context = DocContext.cat([j.context if j.context is not None else empty for j in group])  # type: ignore[misc]
                 start = translator.prepare(
-                    [j.sentences[len(j.results)] for j in group], context, decode, [j.max_length for j in group]
+                    [j.pieces[len(j.results)] for j in group], context, decode, [j.max_length for j in group]
                 )
-                rows = [torch.tensor([i], device=start.max_len.device) for i in range(len(group))]
+                device = start.max_len.device
                 sentences: list[object] = [
-                    _Sentence(j, start.encoder_final.index_select(r)) for j, r in zip(group, rows, strict=True)
+                    _Sentence(j, start.encoder_final.index_select(torch.tensor([i], device=device)))
+                    for i, j in enumerate(group)
                 ]
                 running = self._running.get(key)
                 if running is None:
@@ -284,9 +294,7 @@ class Batcher:
                 done = running.search.step()
             except Exception as e:
                 log.exception("model %s: decoding step of %d sentences failed", running.model.name, live)
-                for sentence in running.search.keys:
-                    self._finish(sentence.job, error=e)  # type: ignore[attr-defined]
-                del self._running[key]
+                self._fail_search(key, e)
                 continue
             self._steps += 1
             self._on_batch(BatchStats(live, len(done), time.perf_counter() - start, running.model.name))

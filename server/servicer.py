@@ -85,13 +85,18 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
     def _translate(
         self, model: ServedModel, request: pb.TranslateRequest, doc: DocContext | None, context: grpc.ServicerContext
     ) -> tuple[list[Translation], DocContext | None]:
-        sentences = self._check_sentences(model, request.sentences)
+        sentences = self._check_sentences(request.sentences)
         decode, max_length = self._check_options(model, request.options)
         remaining = context.time_remaining()  # huge (not None) when the client set no deadline
         if remaining is not None and remaining > NO_DEADLINE:
             remaining = None
         deadline = None if remaining is None else time.monotonic() + remaining
-        job = Job(model, sentences, doc, decode, max_length, deadline)
+        job = Job(model, sentences, doc, decode, max_length, deadline)  # tokenizes, once
+        for i, ids in enumerate(job.pieces):
+            if len(ids) > self.limits.max_sentence_tokens:
+                raise invalid(
+                    f"sentence {i} has {len(ids)} subword pieces; the limit is {self.limits.max_sentence_tokens}"
+                )
         context.add_callback(job.cancel)  # the client went away: drop the job from the queue
         self.batcher.submit(job)
         try:
@@ -102,7 +107,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before translation finished"
             ) from None
 
-    def _check_sentences(self, model: ServedModel, sentences: Sequence[str]) -> list[str]:
+    def _check_sentences(self, sentences: Sequence[str]) -> list[str]:
         lim = self.limits
         if not sentences:
             raise invalid("no sentences: send at least one")
@@ -116,9 +121,6 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             if len(text) > lim.max_sentence_chars:
                 raise invalid(f"sentence {i} has {len(text)} characters; the limit is {lim.max_sentence_chars}")
             out.append(text)
-        for i, ids in enumerate(model.translator.tokenizer.encode_batch(out)):
-            if len(ids) > lim.max_sentence_tokens:
-                raise invalid(f"sentence {i} has {len(ids)} subword pieces; the limit is {lim.max_sentence_tokens}")
         return out
 
     def _check_options(self, model: ServedModel, options: pb.DecodeOptions) -> tuple[DecodeConfig, int]:

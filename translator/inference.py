@@ -66,8 +66,8 @@ class Translator:
         """From a checkpoint file or a run directory (its best checkpoint).
 
         `int8`: dynamic int8 quantization of the LSTMs and linear layers (CPU
-        inference only). On the Bible test set it decoded 2.6x (beam 5) to
-        3.5x (greedy) faster for 0.24 BLEU (README, Results).
+        inference only). On the Bible test set it decoded 2.3x (beam 5) to
+        3.4x (greedy) faster for at most 0.24 BLEU (README, Results).
         """
         ckpt = checkpoint.load(path)
         model = Seq2Seq(ckpt.config.model)
@@ -118,7 +118,7 @@ class Translator:
         each row leaves for its document's next sentence.
         """
         decode = decode or self.config.decode
-        start = self.prepare(sources, context, decode, max_lengths)
+        start = self.prepare(self.tokenizer.encode_batch(sources), context, decode, max_lengths)
         if decode.beam_size > 1:
             nbest = beam_search(
                 self.model,
@@ -138,19 +138,20 @@ class Translator:
     @torch.inference_mode()
     def prepare(
         self,
-        sources: Sequence[str],
+        pieces: Sequence[list[int]],
         context: DocContext | None,
         decode: DecodeConfig,
         max_lengths: Sequence[int] | None = None,
     ) -> SearchStart:
-        """Encode a batch and set up its search: what a search needs before its first step.
+        """Encode a batch of tokenized sources and set up its search (what it needs before its first step).
 
         Split from `translate_sentences` so a server can feed sentences into a
-        search that is already running (`search.BeamSearch.add`).
+        search that is already running (`search.BeamSearch.add`); it takes
+        token ids because the server tokenizes in its request threads.
         """
         if context is None:
-            context = self.empty_context(len(sources))
-        src, lengths = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)
+            context = self.empty_context(len(pieces))
+        src, lengths = pad_batch([source_ids(ids) for ids in pieces], self.device)
         enc, enc_final = self.model.encode(src, lengths, context)
         max_len = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
         if max_lengths is not None:
