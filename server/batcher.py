@@ -35,7 +35,7 @@ from server.registry import ServedModel
 from translator.config import DecodeConfig
 from translator.inference import Translation
 from translator.search import BeamSearch
-from translator.state import DocContext, LSTMState
+from translator.state import DocContext, EncoderCarry
 
 log = logging.getLogger("server.batcher")
 
@@ -86,7 +86,7 @@ class _Sentence:
     """A job's current sentence inside a running search (the search's key for it)."""
 
     job: Job
-    encoder_final: LSTMState  # what the job's next sentence continues from
+    encoder_final: EncoderCarry  # what the job's next sentence continues from
 
 
 @dataclass

@@ -23,7 +23,7 @@ from translator.state import CONTEXT_KEYS, DocContext, context_from_tensors, con
 
 MAGIC = b"NMTC"
 FORMAT_VERSION = 1
-MAX_BYTES = 1 << 20  # far above any real model's context (a few KB): refuse before parsing
+MAX_BYTES = 4 << 20  # above any real model's context (a few KB; ~130 KB with attend's memory): refuse before parsing
 
 
 def encode(model: str, version: str, sentences: int, context: DocContext | None) -> bytes:
@@ -79,6 +79,8 @@ def _tensors(msg: pb.DocumentContext, cfg: ModelConfig, device: torch.device | s
         array = np.frombuffer(t.data, dtype="<f4").reshape(shape)
         if not np.isfinite(array).all():
             raise invalid(f"context tensor {name} holds non-finite values")
+        if name == "memory_mask" and not np.isin(array, (0.0, 1.0)).all():
+            raise invalid("context tensor memory_mask must hold only 0 and 1")
         tensors[name] = torch.from_numpy(array.astype(np.float32))
     return context_from_tensors(tensors, device)
 
@@ -88,4 +90,8 @@ def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     if cfg.context == "none":
         return {}
     enc, dec = (cfg.enc_layers, 1, cfg.enc_hidden), (cfg.dec_layers, 1, cfg.dec_hidden)
-    return dict(zip(CONTEXT_KEYS, (enc, enc, dec, dec), strict=True))
+    shapes: dict[str, tuple[int, ...]] = dict(zip(CONTEXT_KEYS, (enc, enc, dec, dec), strict=True))
+    if cfg.context == "attend":
+        shapes["memory"] = (1, cfg.memory_tokens, 2 * cfg.enc_hidden)
+        shapes["memory_mask"] = (1, cfg.memory_tokens)
+    return shapes

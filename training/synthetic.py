@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,12 +80,15 @@ class PronounDocument:
     kind: str
 
 
-def make_documents(n: int, seed: int = 0, prefix: str = "doc") -> list[PronounDocument]:
-    """`n` documents, half with the noun one sentence back, half two."""
+def make_documents(
+    n: int, seed: int = 0, prefix: str = "doc", nouns: Sequence[str] | None = None
+) -> list[PronounDocument]:
+    """`n` documents, half with the noun one sentence back, half two; `nouns` limits the choice (tests)."""
     rng = random.Random(seed)
+    choices = sorted(nouns or NOUNS)
     out = []
     for i in range(n):
-        noun = rng.choice(sorted(NOUNS))
+        noun = rng.choice(choices)
         es_noun, feminine = NOUNS[noun]
         en_intro, es_intro, dets = rng.choice(INTRODUCTIONS)
         kind, en_last, es_masc, es_fem = rng.choice(ENDINGS)

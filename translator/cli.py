@@ -14,8 +14,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from translator.config import Config, ConfigError, DecodeConfig
+
+if TYPE_CHECKING:
+    from translator.report import SystemResult
 
 log = logging.getLogger("nmt")
 
@@ -61,26 +65,37 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("prepare", help="build a corpus")
     p.add_argument(
         "corpus",
-        choices=["bible", "synthetic-pronouns"],
-        help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules; synthetic-pronouns: documents whose "
-        "last sentence's Spanish gender depends only on an earlier noun (plus test.contrastive.jsonl)",
+        choices=["bible", "bible-contrastive", "synthetic-pronouns"],
+        help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets); "
+        "bible-contrastive: only mine {dev,test}.contrastive.jsonl from the corpus in --data; "
+        "synthetic-pronouns: documents whose last sentence's Spanish gender depends only on an earlier noun "
+        "(plus test.contrastive.jsonl)",
     )
     p.add_argument("--out", required=True, type=Path, help="output directory for {train,dev,test}.{en,es,doc}")
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
     p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns: training documents")
     p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns: random seed")
+    p.add_argument("--data", type=Path, help="bible-contrastive: the corpus directory (default: --out)")
     p.set_defaults(func=_prepare)
 
 
 def _prepare(args: argparse.Namespace) -> int:
+    from training.contrapro import build_contrastive_set
+
+    counts: dict[str, object] = {}
     if args.corpus == "synthetic-pronouns":
         from training.synthetic import build_synthetic_corpus
 
-        counts = build_synthetic_corpus(args.out, args.docs, args.seed)
-    else:
+        counts.update(build_synthetic_corpus(args.out, args.docs, args.seed))
+    elif args.corpus == "bible":
         from training.bible import build_bible_corpus
 
-        counts = build_bible_corpus(args.out, install=not args.no_install)
+        counts.update(build_bible_corpus(args.out, install=not args.no_install))
+    if args.corpus.startswith("bible"):
+        args.out.mkdir(parents=True, exist_ok=True)
+        for split in ("dev", "test"):
+            out = args.out / f"{split}.contrastive.jsonl"
+            counts[out.name] = build_contrastive_set(args.data or args.out, split, out)
     print(json.dumps({"out": str(args.out), **counts}))
     return 0
 
@@ -106,7 +121,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--src", help="source language suffix (default en)")
     p.add_argument("--tgt", help="target language suffix (default es)")
     p.add_argument("--out", help="run directory (checkpoints, metrics, logs)")
-    p.add_argument("--context", choices=["carry", "none"], help="carry hidden state across sentences, or not")
+    p.add_argument(
+        "--context",
+        choices=["carry", "attend", "none"],
+        help="carry hidden state across sentences; attend: also attend to earlier sentences' tokens; none: neither",
+    )
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--max-steps", type=int, help="step budget")
     p.add_argument(
@@ -171,9 +190,21 @@ def _drop_nproc(argv: list[str]) -> list[str]:
 # ---------------------------------------------------------------- translate / evaluate / score
 
 
-def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
-    p.add_argument("--context", choices=["carry", "none"], help="default: what the model was trained with")
+def _add_model_arguments(p: argparse.ArgumentParser, many: bool = False) -> None:
+    if many:
+        p.add_argument(
+            "--model",
+            required=True,
+            action="append",
+            help="checkpoint file or run directory; repeat to compare systems (the first is the baseline)",
+        )
+    else:
+        p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
+    p.add_argument(
+        "--context",
+        choices=["carry", "none"],
+        help="carry: the document context the model was trained with (default); none: reset it at every sentence",
+    )
     p.add_argument("--beam", type=int, help="beam size (1 = greedy); default from the model's config")
     p.add_argument("--batch-size", type=int, help="documents decoded in parallel")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
@@ -232,42 +263,80 @@ def write_documents(docs: list[list[str]], path: Path | None) -> None:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("evaluate", help="translate a test corpus in document mode and score it with sacrebleu")
-    _add_model_arguments(p)
+    p = sub.add_parser(
+        "evaluate",
+        help="translate test corpora in document mode, score them with sacrebleu, compare systems, write a report",
+    )
+    _add_model_arguments(p, many=True)
     p.add_argument("--data", required=True, help="test corpus: PREFIX or .tsv[.gz]")
+    p.add_argument("--dev", help="also evaluate this corpus (reported as split 'dev'; --data's is its file name)")
     p.add_argument("--src", default=None, help="source suffix (default: the model's)")
     p.add_argument("--tgt", default=None, help="target suffix (default: the model's)")
-    p.add_argument("--output", "-o", type=Path, help="write the hypotheses here, one per line")
+    p.add_argument("--output", "-o", type=Path, help="one model: write its test hypotheses here, one per line")
+    p.add_argument("--contrastive", type=Path, action="append", default=[], help="contrastive JSONL set (repeatable)")
+    p.add_argument("--report", type=Path, help="write report.md, results.json and PNG plots into this directory")
+    p.add_argument("--test", choices=["bs", "ar", "both"], default="bs", help="paired test against the first model")
+    p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default)")
     p.set_defaults(func=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import time
-
     from translator.corpus import read_corpus
     from translator.inference import Translator
-    from translator.metrics import corpus_scores
+    from translator.report import compare_with_baseline, evaluate_system, write_report
+    from translator.scoring import load_contrastive
 
-    translator = Translator.load(args.model, int8=args.int8)
-    data_cfg = translator.config.data
-    docs = read_corpus(args.data, args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang)
-    decode = _decode_config(args, translator.config.decode)
-    start = time.perf_counter()
-    out = translator.translate_documents([d.sources for d in docs], context=args.context, decode=decode)
-    seconds = time.perf_counter() - start
-    hyps = [t.text for doc in out for t in doc]
-    refs = [s for d in docs for s in d.targets]
+    if args.output and len(args.model) > 1:
+        raise SystemExit("nmt evaluate: --output takes one --model (the report holds every system's scores)")
+    contrastive = {path.name.removesuffix(".jsonl"): load_contrastive(path) for path in args.contrastive}
+    systems: list[SystemResult] = []
+    label = Path(args.data).name.split(".")[0] or "test"  # "test" for data/bible-en-es/test
+    for model in args.model:
+        translator = Translator.load(model, int8=args.int8)
+        data_cfg = translator.config.data
+        src, tgt = args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang
+        splits = {label: read_corpus(args.data, src, tgt)}
+        if args.dev:
+            splits["dev"] = read_corpus(args.dev, src, tgt)
+        decode = _decode_config(args, translator.config.decode)
+        name = _system_name(model, [s.name for s in systems])
+        result = evaluate_system(translator, name, model, splits, contrastive, args.context, decode)
+        systems.append(result)
+        _print_system(result, decode.beam_size, args.int8)
     if args.output:
-        args.output.write_text("\n".join(hyps) + "\n", encoding="utf-8")
-    scores = corpus_scores(hyps, refs, ter=True)
-    for score in scores.values():
-        print(score)
-    summary: dict[str, object] = {k: round(v.score, 2) for k, v in scores.items()}
-    summary |= {"n": len(hyps), "seconds": round(seconds, 2), "sentences_per_second": round(len(hyps) / seconds, 2)}
-    summary |= {"context": args.context or translator.trained_context, "beam": decode.beam_size, "int8": args.int8}
-    summary |= {f"{k}_signature": v.signature for k, v in scores.items()}
-    print(json.dumps(summary))
+        args.output.write_text("\n".join(systems[0].hypotheses[label]) + "\n", encoding="utf-8")
+    refs = {split: [t for d in docs for t in d.targets] for split, docs in splits.items()}
+    tests = ("bs", "ar") if args.test == "both" else (args.test,)
+    comparisons = compare_with_baseline(systems, refs, tests, args.samples) if len(systems) > 1 else []
+    for c in comparisons:
+        print(f"{c.split} {c.system} vs {c.baseline}: {c.result}")
+    if args.report:
+        print(f"report: {write_report(args.report, systems, comparisons)}")
     return 0
+
+
+def _system_name(model: str, taken: list[str]) -> str:
+    """A short unique label: the run directory's name (or the checkpoint's)."""
+    path = Path(model)
+    name = path.name if path.is_dir() else f"{path.parent.name}/{path.stem}"
+    return name if name not in taken else f"{name}#{len(taken) + 1}"
+
+
+def _print_system(result: SystemResult, beam: int, int8: bool) -> None:
+    """Scores with signatures, then one JSON line per split (what scripts parse)."""
+    for split, scores in result.scores.items():
+        n, seconds = len(result.hypotheses[split]), result.seconds[split]
+        for score in scores.values():
+            print(f"{result.name} {split}: {score}")
+        summary: dict[str, object] = {"system": result.name, "split": split}
+        summary |= {k: round(v.score, 2) for k, v in scores.items()}
+        summary |= {"n": n, "seconds": round(seconds, 2), "sentences_per_second": round(n / seconds, 2)}
+        summary |= {"context": result.context, "beam": beam, "int8": int8}
+        summary |= {f"{k}_signature": v.signature for k, v in scores.items()}
+        print(json.dumps(summary))
+    for set_name, report in result.contrastive.items():
+        print(f"{result.name} contrastive {set_name}: accuracy {report['accuracy']:.4f} on {report['n']} items")
+        print(json.dumps({"system": result.name, "contrastive": set_name, **report}))
 
 
 def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

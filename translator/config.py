@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
-ContextMode = Literal["carry", "none"]
+ContextMode = Literal["carry", "attend", "none"]
 
 
 class ConfigError(ValueError):
@@ -48,7 +48,10 @@ class ModelConfig:
     dropout: float = 0.2
     share_embeddings: bool = True  # one embedding table for source and target (joint vocabulary)
     tie_output: bool = True  # output layer reuses the target embedding matrix
-    context: ContextMode = "carry"  # carry hidden state across sentences of a document
+    # carry: hidden state flows across a document's sentences; attend: that, plus attention over the
+    # newest `memory_tokens` source tokens of earlier sentences; none: every sentence stands alone.
+    context: ContextMode = "carry"
+    memory_tokens: int = 64
 
 
 @dataclass

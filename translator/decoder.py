@@ -40,7 +40,7 @@ class Decoder(nn.Module):
         self.feature_size = cfg.emb_size if cfg.tie_output else cfg.dec_hidden
         self.combine = nn.Linear(enc_out + cfg.dec_hidden, self.feature_size)
         self.bridge = nn.Linear(enc_out, 2 * cfg.dec_layers * cfg.dec_hidden)
-        self.carry_gate = nn.Linear(2 * cfg.dec_hidden, cfg.dec_hidden) if cfg.context == "carry" else None
+        self.carry_gate = nn.Linear(2 * cfg.dec_hidden, cfg.dec_hidden) if cfg.context != "none" else None
 
     def init_state(self, enc: EncoderOutput, carry: LSTMState | None) -> LSTMState:
         """Initial decoder state: the bridged sentence summary, gated with the carry.

@@ -25,7 +25,7 @@ from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
 from translator.model import Seq2Seq
 from translator.search import Hypothesis, beam_search, greedy_search
-from translator.state import DocContext, EncoderOutput, LSTMState
+from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ class SearchStart:
     """An encoded batch, ready to search: `encoder_final` is what its next sentences continue from."""
 
     enc: EncoderOutput
-    encoder_final: LSTMState
+    encoder_final: EncoderCarry
     state: LSTMState
     max_len: Tensor  # (B,) pieces including EOS
 
@@ -160,7 +160,7 @@ class Translator:
         return SearchStart(enc, enc_final, self.model.init_state(enc, context), max_len)
 
     def finish(
-        self, nbest: Sequence[list[Hypothesis]], encoder_final: LSTMState
+        self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
     ) -> tuple[list[Translation], DocContext | None]:
         """Translations of finished searches, and the context each best hypothesis leaves."""
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
@@ -203,7 +203,7 @@ class Translator:
         run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
     ) -> list[list[R]]:
         """Apply `run` to documents in lanes (see module docstring); `none` = one lane per sentence."""
-        if (context or self.trained_context) == "none":
+        if not self.model.uses_context or context == "none":
             flat = self._walk_lanes([[item] for doc in docs for item in doc], batch_size, run)
             return _regroup([r[0] for r in flat], [len(d) for d in docs])
         return self._walk_lanes(docs, batch_size, run)

@@ -2,7 +2,7 @@
 
 Everything that runs the network goes through four methods:
 
-- `encode(src, lengths, context)` -> EncoderOutput (+ the encoder half of the next context)
+- `encode(src, lengths, context)` -> EncoderOutput (+ the encoder's part of the next context)
 - `init_state(enc, context)` -> the decoder's initial state
 - `step(prev_tokens, state, enc)` -> log-probabilities of the next token and the new state
 - `decode(tgt_in, lengths, state, enc)` -> features of a whole target (teacher forcing)
@@ -10,6 +10,12 @@ Everything that runs the network goes through four methods:
 Greedy and beam search call `step`; training and scoring call `decode`;
 both are the same `Decoder.forward`. `next_context` turns one sentence's
 final states into the context of the next sentence of its document.
+
+With `context: attend` the context also holds a memory of the newest source
+tokens of earlier sentences. `encode` puts them in front of the current
+sentence's states, so the decoder's one attention covers both, and nothing
+downstream (search, scoring, serving) needs to know. A learned tag added to
+the memory's states lets attention tell old tokens from current ones.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from torch import Tensor, nn
 from translator.config import ModelConfig
 from translator.decoder import Decoder
 from translator.encoder import Encoder
-from translator.state import DocContext, EncoderOutput, LSTMState
+from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState, Memory
 from translator.tokenizer import PAD_ID
 
 
@@ -52,11 +58,12 @@ class Seq2Seq(nn.Module):
         self.output = nn.Linear(self.decoder.feature_size, cfg.vocab_size)
         if cfg.tie_output:
             self.output.weight = tgt_embed.weight
+        self.memory_tag = nn.Parameter(torch.zeros(2 * cfg.enc_hidden)) if cfg.context == "attend" else None
         self._reset_parameters()
 
     @property
     def uses_context(self) -> bool:
-        return self.cfg.context == "carry"
+        return self.cfg.context != "none"
 
     def _reset_parameters(self) -> None:
         """Small uniform init (as OpenNMT's RNN default) and forget-gate bias 1."""
@@ -74,16 +81,26 @@ class Seq2Seq(nn.Module):
         if not self.uses_context:
             return None
         c = self.cfg
+        memory = Memory.empty(batch, c.memory_tokens, 2 * c.enc_hidden, device) if c.context == "attend" else None
         return DocContext(
             LSTMState.zeros(c.enc_layers, batch, c.enc_hidden, device),
             LSTMState.zeros(c.dec_layers, batch, c.dec_hidden, device),
+            memory,
         )
 
-    def encode(self, src: Tensor, lengths: Tensor, context: DocContext | None) -> tuple[EncoderOutput, LSTMState]:
-        """Encode (B, S) sources; also returns the encoder state for the next sentence."""
+    def encode(self, src: Tensor, lengths: Tensor, context: DocContext | None) -> tuple[EncoderOutput, EncoderCarry]:
+        """Encode (B, S) sources; also returns what the encoder leaves for the next sentence."""
         states, summary, forward_final = self.encoder(src, lengths, context.encoder if context else None)
-        keys = self.decoder.attention.project(states)  # (B, S, Hd)
-        return EncoderOutput(states, keys, src != PAD_ID, summary), forward_final
+        keys, mask = self.decoder.attention.project(states), src != PAD_ID  # keys (B, S, Hd)
+        if self.memory_tag is None or context is None or context.memory is None:
+            return EncoderOutput(states, keys, mask, summary), EncoderCarry(forward_final)
+        memory = context.memory
+        tagged = memory.states + self.memory_tag  # old tokens, marked as old in keys and values alike
+        all_states = torch.cat([tagged.to(states.dtype), states], 1)  # (B, N + S, 2He)
+        all_keys = torch.cat([self.decoder.attention.project(tagged).to(keys.dtype), keys], 1)
+        all_mask = torch.cat([memory.mask, mask], 1)
+        kept = Memory.newest(torch.cat([memory.states.to(states.dtype), states], 1), all_mask, self.cfg.memory_tokens)
+        return EncoderOutput(all_states, all_keys, all_mask, summary), EncoderCarry(forward_final, kept)
 
     def init_state(self, enc: EncoderOutput, context: DocContext | None) -> LSTMState:
         return self.decoder.init_state(enc, context.decoder if context else None)
@@ -103,9 +120,9 @@ class Seq2Seq(nn.Module):
         """(..., F) -> (..., V). Kept separate so training projects only real tokens."""
         return self.output(features)
 
-    def next_context(self, encoder_final: LSTMState, decoder_final: LSTMState) -> DocContext | None:
+    def next_context(self, encoder: EncoderCarry, decoder_final: LSTMState) -> DocContext | None:
         """The context a sentence leaves for the next sentence of its document."""
-        return DocContext(encoder_final, decoder_final) if self.uses_context else None
+        return DocContext(encoder.state, decoder_final, encoder.memory) if self.uses_context else None
 
 
 def count_parameters(model: nn.Module) -> int:

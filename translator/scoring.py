@@ -112,7 +112,7 @@ def score_contrastive(
     translator: Translator, items: Sequence[ContrastiveItem], context: ContextMode | None = None
 ) -> ContrastiveReport:
     """Accuracy of preferring each item's reference over its variants."""
-    use_context = (context or translator.trained_context) == "carry"
+    use_context = translator.model.uses_context and context != "none"
     report = ContrastiveReport()
     for item in items:
         state = translator.empty_context(1)

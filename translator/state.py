@@ -11,6 +11,7 @@ them; everything else is batch-first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -107,6 +108,70 @@ DecoderState = LSTMState
 
 
 @dataclass(frozen=True)
+class Memory:
+    """The most recent source tokens of earlier sentences, for `context: attend`.
+
+    A fixed number N of slots, right-aligned: the newest token is last, and
+    unused slots (the start of a document) are masked out. Fixed N keeps every
+    context the same shape, so contexts batch, checkpoint and serialise
+    like the LSTM states do.
+
+    Shapes: states (B, N, 2*He) encoder outputs; mask (B, N) bool, True on real tokens.
+    """
+
+    states: Tensor
+    mask: Tensor
+
+    @staticmethod
+    def empty(batch: int, slots: int, size: int, device: torch.device | str = "cpu") -> Memory:
+        return Memory(
+            torch.zeros(batch, slots, size, device=device), torch.zeros(batch, slots, dtype=torch.bool, device=device)
+        )
+
+    @staticmethod
+    def newest(states: Tensor, mask: Tensor, slots: int) -> Memory:
+        """The last `slots` real positions of each row of (B, M, D) `states`, right-aligned (M >= slots).
+
+        A stable sort of the mask moves padding to the front while keeping
+        real tokens in order, so one gather keeps the newest ones.
+        """
+        order = torch.sort(mask.to(torch.int8), dim=1, stable=True).indices[:, -slots:]  # (B, N)
+        picked = mask.gather(1, order)
+        kept = states.gather(1, order.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
+        return Memory(kept * picked.unsqueeze(-1).to(kept.dtype), picked)
+
+    def index_select(self, index: Tensor) -> Memory:
+        return Memory(self.states.index_select(0, index), self.mask.index_select(0, index))
+
+    def detach(self) -> Memory:
+        return Memory(self.states.detach(), self.mask)
+
+    def float(self) -> Memory:
+        return Memory(self.states.float(), self.mask)
+
+    def where(self, keep: Tensor, other: Memory) -> Memory:
+        return Memory(
+            torch.where(keep.view(-1, 1, 1), self.states, other.states),
+            torch.where(keep.view(-1, 1), self.mask, other.mask),
+        )
+
+    @staticmethod
+    def cat(memories: list[Memory]) -> Memory:
+        return Memory(torch.cat([m.states for m in memories]), torch.cat([m.mask for m in memories]))
+
+
+@dataclass(frozen=True)
+class EncoderCarry:
+    """What encoding a sentence leaves for the next one: the forward LSTM's final state, and the memory."""
+
+    state: LSTMState
+    memory: Memory | None = None
+
+    def index_select(self, index: Tensor) -> EncoderCarry:
+        return EncoderCarry(self.state.index_select(index), self.memory.index_select(index) if self.memory else None)
+
+
+@dataclass(frozen=True)
 class DocContext:
     """What one sentence hands to the next sentence of the same document.
 
@@ -114,37 +179,46 @@ class DocContext:
     the next sentence's forward pass); `decoder` is the decoder's state after
     it produced the translation's last token (it is gated into the next
     sentence's initial decoder state). All zeros means "start of a document".
+    `memory` (only with `context: attend`) holds the newest source tokens of
+    the earlier sentences, which the decoder attends to beside the current ones.
     """
 
     encoder: LSTMState  # (Le, B, He)
     decoder: LSTMState  # (Ld, B, Hd)
+    memory: Memory | None = None
 
     @property
     def batch_size(self) -> int:
         return self.encoder.batch_size
 
+    def _map(self, state: Callable[[LSTMState], LSTMState], memory: Callable[[Memory], Memory]) -> DocContext:
+        return DocContext(state(self.encoder), state(self.decoder), memory(self.memory) if self.memory else None)
+
     def index_select(self, index: Tensor) -> DocContext:
-        return DocContext(self.encoder.index_select(index), self.decoder.index_select(index))
+        return self._map(lambda s: s.index_select(index), lambda m: m.index_select(index))
 
     def detach(self) -> DocContext:
-        return DocContext(self.encoder.detach(), self.decoder.detach())
+        return self._map(LSTMState.detach, Memory.detach)
 
     def float(self) -> DocContext:
-        return DocContext(self.encoder.float(), self.decoder.float())
+        return self._map(LSTMState.float, Memory.float)
 
     def where(self, keep: Tensor, other: DocContext) -> DocContext:
-        return DocContext(self.encoder.where(keep, other.encoder), self.decoder.where(keep, other.decoder))
+        memory = self.memory.where(keep, other.memory) if self.memory and other.memory else None
+        return DocContext(self.encoder.where(keep, other.encoder), self.decoder.where(keep, other.decoder), memory)
 
     def reset(self, start: Tensor) -> DocContext:
         """Zero the rows where `start` (B,) is True: those lanes begin a new document."""
-        zero = DocContext(_zeros_like(self.encoder), _zeros_like(self.decoder))
+        zero = self._map(_zeros_like, lambda m: Memory(torch.zeros_like(m.states), torch.zeros_like(m.mask)))
         return zero.where(start, self)
 
     @staticmethod
     def cat(contexts: list[DocContext]) -> DocContext:
+        memories = [c.memory for c in contexts if c.memory is not None]
         return DocContext(
             LSTMState.cat([c.encoder for c in contexts]),
             LSTMState.cat([c.decoder for c in contexts]),
+            Memory.cat(memories) if memories else None,
         )
 
 
@@ -153,15 +227,23 @@ def _zeros_like(state: LSTMState) -> LSTMState:
 
 
 CONTEXT_KEYS = ("encoder_h", "encoder_c", "decoder_h", "decoder_c")
+MEMORY_KEYS = ("memory", "memory_mask")
 
 
 def context_to_tensors(context: DocContext) -> dict[str, Tensor]:
-    """Plain tensors (for checkpoints and, later, the serving context blob)."""
-    parts = (context.encoder.h, context.encoder.c, context.decoder.h, context.decoder.c)
-    return {k: t.detach().cpu() for k, t in zip(CONTEXT_KEYS, parts, strict=True)}
+    """Plain float tensors (for checkpoints and the serving context blob); the mask becomes 0/1."""
+    parts = [context.encoder.h, context.encoder.c, context.decoder.h, context.decoder.c]
+    keys = list(CONTEXT_KEYS)
+    if context.memory is not None:
+        parts += [context.memory.states, context.memory.mask.float()]
+        keys += MEMORY_KEYS
+    return {k: t.detach().cpu() for k, t in zip(keys, parts, strict=True)}
 
 
 def context_from_tensors(tensors: dict[str, Tensor], device: torch.device | str = "cpu") -> DocContext:
     """Inverse of `context_to_tensors`."""
     eh, ec, dh, dc = (tensors[k].to(device) for k in CONTEXT_KEYS)
-    return DocContext(LSTMState(eh, ec), LSTMState(dh, dc))
+    memory = None
+    if "memory" in tensors:
+        memory = Memory(tensors["memory"].to(device), tensors["memory_mask"].to(device) > 0.5)
+    return DocContext(LSTMState(eh, ec), LSTMState(dh, dc), memory)

@@ -98,3 +98,18 @@ def test_a_served_models_blob_has_the_expected_size(trained_run: Path) -> None:
     blob = contextblob.encode("tiny", "0123456789abcdef", 1, ctx)
     floats = 2 * (cfg.enc_layers * cfg.enc_hidden + cfg.dec_layers * cfg.dec_hidden)
     assert 4 * floats < len(blob) < 4 * floats + 200
+
+
+def test_attend_context_round_trips_its_memory_and_checks_the_mask() -> None:
+    from translator.state import Memory
+
+    cfg = dataclasses.replace(CFG, context="attend", memory_tokens=5)
+    memory = Memory(torch.randn(1, 5, 6), torch.tensor([[False, False, True, True, True]]))
+    ctx = dataclasses.replace(context(), memory=memory)
+    decoded, _ = contextblob.decode(contextblob.encode("m", "v1", 2, ctx), "m", "v1", cfg)
+    assert decoded is not None and decoded.memory is not None
+    assert torch.equal(decoded.memory.states, memory.states) and torch.equal(decoded.memory.mask, memory.mask)
+    assert "expected" in refused(contextblob.encode("m", "v1", 2, context()), cfg=cfg).message  # memory missing
+    bad = dataclasses.replace(ctx, memory=Memory(memory.states, memory.mask))
+    blob = contextblob.encode("m", "v1", 2, bad).replace(b"\x00\x00\x80\x3f", b"\x00\x00\x00\x40")  # a 1.0 -> 2.0
+    assert "0 and 1" in refused(blob, cfg=cfg).message

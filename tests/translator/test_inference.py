@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import tiny_config
 from translator.inference import Translator
+from translator.model import Seq2Seq
+from translator.tokenizer import Tokenizer
 
 DOCS = [
     ["look at that cow .", "it is very cute .", "look at that dog .", "it is very old ."],
@@ -25,6 +28,23 @@ def sentence_by_sentence(t: Translator, doc: list[str], beam: int) -> list[tuple
         (translation,), context = t.translate_sentences([sentence], context, decode)
         out.append((translation.text, translation.score))
     return out
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_attend_document_stream_equals_sentence_by_sentence(tokenizer: Tokenizer, beam: int) -> None:
+    """The same for `context: attend`, whose memory (6 slots: shorter than a document) must travel too."""
+    cfg = tiny_config().override(
+        ["model.context=attend", "model.memory_tokens=6", f"model.vocab_size={tokenizer.vocab_size}"]
+    )
+    cfg = cfg.override(["decode.max_len_offset=3"])  # an untrained model rambles: keep its outputs short
+    torch.manual_seed(0)
+    t = Translator(Seq2Seq(cfg.model), tokenizer, cfg)
+    decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
+    batched = t.translate_documents(DOCS, decode=decode)
+    for doc, result in zip(DOCS, batched, strict=True):
+        expected = sentence_by_sentence(t, doc, beam)
+        assert [r.text for r in result] == [e[0] for e in expected]
+        assert [r.score for r in result] == pytest.approx([e[1] for e in expected], abs=1e-4)
 
 
 @pytest.mark.parametrize("beam", [1, 3])

@@ -24,11 +24,11 @@ TARGETS = [[BOS_ID, 12, 13, 14], [BOS_ID, 15], [BOS_ID, 16, 17]]
 def test_encoder_shapes_and_mask() -> None:
     m = model()
     src, lengths = pad_batch(SOURCES)
-    enc, forward_final = m.encode(src, lengths, m.empty_context(3))
+    enc, carry = m.encode(src, lengths, m.empty_context(3))
     assert enc.states.shape == (3, 5, 64) and enc.keys.shape == (3, 5, 64) and enc.summary.shape == (3, 64)
     assert enc.mask.tolist() == [[True] * 5, [True] * 3 + [False] * 2, [True] * 2 + [False] * 3]
     assert torch.all(enc.states[1, 3:] == 0) and torch.all(enc.states[2, 2:] == 0)
-    assert forward_final.h.shape == (1, 3, 32)
+    assert carry.state.h.shape == (1, 3, 32) and carry.memory is None
 
 
 def test_padding_does_not_change_a_sentence() -> None:
@@ -110,3 +110,36 @@ def test_tied_output_shares_the_embedding() -> None:
     m = model()
     assert m.output.weight is m.decoder.embed.weight is m.encoder.embed.weight
     assert torch.all(m.encoder.embed.weight[PAD_ID] == 0)
+
+
+def test_memory_keeps_each_rows_newest_real_tokens_right_aligned() -> None:
+    from translator.state import Memory
+
+    states = torch.arange(12.0).view(2, 6, 1)
+    mask = torch.tensor([[False, True, True, False, True, True], [True, False, False, False, False, True]])
+    kept = Memory.newest(states, mask, 3)
+    assert kept.mask.tolist() == [[True, True, True], [False, True, True]]
+    assert kept.states[0, :, 0].tolist() == [2.0, 4.0, 5.0]  # positions 2, 4, 5: the three newest
+    assert kept.states[1, :, 0].tolist() == [0.0, 6.0, 11.0]  # one slot unused: zero and masked
+
+
+def test_attend_puts_earlier_sentences_tokens_in_front_and_uses_them() -> None:
+    """The memory extends what attention sees; a different previous sentence changes the next step."""
+    m = model("attend")
+    slots = m.cfg.memory_tokens
+    with torch.no_grad():
+        first_src, first_len = pad_batch([[5, 6, 7, EOS_ID], [8, 9, 10, 11, 12, EOS_ID]])
+        _, carry = m.encode(first_src, first_len, m.empty_context(2))
+        assert carry.memory is not None and carry.memory.mask.sum(1).tolist() == [4, 6]
+        context = m.next_context(carry, m.empty_context(2).decoder)  # type: ignore[union-attr]
+        src, lengths = pad_batch([[13, 14, EOS_ID], [13, 14, EOS_ID]])
+        enc, _ = m.encode(src, lengths, context)
+        assert enc.states.shape[1] == slots + 3 and enc.mask[:, slots:].all()
+        assert enc.mask[:, :slots].sum(1).tolist() == [4, 6]
+        # Same current sentence, same (zero) LSTM states: only the memory differs between the rows.
+        bare = context.index_select(torch.tensor([0, 0]))  # type: ignore[union-attr]
+        bare = type(bare)(bare.encoder, bare.decoder, context.memory)  # type: ignore[union-attr]
+        enc, _ = m.encode(src, lengths, bare)
+        state = m.init_state(enc, bare)
+        out = m.step(torch.tensor([BOS_ID, BOS_ID]), state, enc)
+        assert not torch.allclose(out.log_probs[0], out.log_probs[1])
