@@ -137,6 +137,32 @@ def test_int8_server(start_server: StartServer, trained_run: Path) -> None:
     assert cow.translations[0].text.startswith("mira") and cute.translations[0].text.split()[-2].endswith("a")
 
 
+def test_attend_model_serves_its_memory_through_the_context_blob(
+    start_server: StartServer, synthetic_corpus: dict[str, str], tmp_path: Path
+) -> None:
+    """`context: attend` carries a memory of earlier tokens: one call, per-sentence calls and the library agree."""
+    from tests.conftest import tiny_config
+    from training.trainer import train
+    from translator.inference import Translator
+
+    cfg = tiny_config(tmp_path, max_steps=20).override(
+        ["model.context=attend", "model.memory_tokens=8", f"data.train={synthetic_corpus['train']}"]
+    )
+    run = train(cfg)
+    server = start_server(model=[f"mem={run / 'last.pt'}"])
+    doc = ["look at that cow .", "it is very old .", "look at that dog .", "it is new ."]
+    with Client(f"127.0.0.1:{server.port}") as client:
+        whole = client.translate(doc)
+        context, pieces = b"", []
+        for sentence in doc:
+            reply = client.translate([sentence], context=context)
+            pieces += [t.text for t in reply.translations]
+            context = reply.context
+    expected = Translator.load(run / "last.pt").translate_documents([doc])[0]
+    assert [t.text for t in whole.translations] == pieces == [t.text for t in expected]
+    assert whole.context == context and len(context) > 4 * 8 * 2 * 32  # the memory: 8 slots x 64 floats
+
+
 def test_metrics_endpoint(start_server: StartServer, trained_run: Path) -> None:
     server = start_server(model=[f"m={trained_run}"], metrics_port=free_port())
     with Client(f"127.0.0.1:{server.port}") as client:
