@@ -8,6 +8,9 @@
 # Budget: STEPS (default 961: what the 30-minute default budget buys on the 2-core reference CPU) or
 # MINUTES; SYNTH_STEPS for the synthetic corpus. PARALLEL=1 trains all runs at once (a GPU machine).
 # DATA is the Bible corpus (default data/bible-en-es). PYTHON runs the package (default .venv/bin/python).
+# CORPORA (default "bible synthetic") and VARIANTS (default "none carry attend") pick the runs; THREADS
+# the torch threads for evaluation. Reports: OUT/report-{bible,synthetic}/report.md; the context models'
+# contrastive accuracy with the context reset: OUT/<run>.reset.<set>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/ablation.sh OUT}
@@ -55,11 +58,25 @@ if [ "$STAGE" != evaluate ]; then
 fi
 [ "$STAGE" = train ] && exit 0
 
-runs() { for v in $VARIANTS; do echo "$OUT/$1-$v"; done; }
-# shellcheck disable=SC2046
-nmt evaluate $(printf -- '--model %s ' $(runs bible)) --data "$DATA/test" --dev "$DATA/dev" \
-    --contrastive "$OUT/contrastive/dev.contrastive.jsonl" --contrastive "$OUT/contrastive/test.contrastive.jsonl" \
-    --report "$OUT/report-bible"
-# shellcheck disable=SC2046
-nmt evaluate $(printf -- '--model %s ' $(runs synthetic)) --data "$OUT/synthetic/test" \
-    --contrastive "$OUT/synthetic/test.contrastive.jsonl" --report "$OUT/report-synthetic"
+runs() { for v in $VARIANTS; do echo "--model $OUT/$1-$v"; done; }
+for c in $CORPORA; do
+    if [ "$c" = bible ]; then
+        # shellcheck disable=SC2046
+        nmt evaluate $(runs bible) --data "$DATA/test" --dev "$DATA/dev" --threads "${THREADS:-0}" \
+            --contrastive "$OUT/contrastive/dev.contrastive.jsonl" \
+            --contrastive "$OUT/contrastive/test.contrastive.jsonl" --report "$OUT/report-bible"
+    else
+        # shellcheck disable=SC2046
+        nmt evaluate $(runs synthetic) --data "$OUT/synthetic/test" --threads "${THREADS:-0}" \
+            --contrastive "$OUT/synthetic/test.contrastive.jsonl" --report "$OUT/report-synthetic"
+    fi
+    # The context models once more with their context reset before every sentence: same weights, no document.
+    for v in $VARIANTS; do
+        [ "$v" = none ] && continue
+        for set in "$OUT"/contrastive/*.contrastive.jsonl "$OUT"/synthetic/test.contrastive.jsonl; do
+            case "$c:$set" in bible:*synthetic* | synthetic:*/contrastive/*) continue ;; esac
+            nmt score --model "$OUT/$c-$v" --contrastive "$set" --context none --threads "${THREADS:-0}" |
+                tail -1 >"$OUT/$c-$v.reset.$(basename "$set" .jsonl).json"
+        done
+    done
+done

@@ -59,8 +59,13 @@ class EncoderOutput:
         )
 
     def trim(self) -> EncoderOutput:
-        """Drop padding columns that no row needs any more (sources are right-padded)."""
-        width = int(self.mask.sum(1).max()) if self.mask.numel() else 0
+        """Drop trailing columns that no row needs any more.
+
+        Not `mask.sum(1).max()`: with `context: attend` a row's memory slots
+        in front may be masked while its own tokens sit further right.
+        """
+        used = self.mask.any(0).nonzero()
+        width = int(used.max()) + 1 if used.numel() else 0
         if width == self.mask.shape[1]:
             return self
         return EncoderOutput(self.states[:, :width], self.keys[:, :width], self.mask[:, :width], self.summary)

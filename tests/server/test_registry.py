@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -70,7 +71,9 @@ def test_hot_reload_under_traffic_loses_nothing_and_a_corrupt_checkpoint_changes
 
     # A corrupt file (a crashed copy, a disk error) must leave the second version serving.
     failures = lambda: server.metrics.registry.get_sample_value("nmt_model_load_failures_total", {"model": "live"})  # noqa: E731
-    (run / "best.pt").write_bytes(b"not a checkpoint")
+    broken = run / "broken.tmp"  # written aside, then renamed: a poll must never see it half-written
+    broken.write_bytes(b"not a checkpoint")
+    os.replace(broken, run / "best.pt")
     wait_for(lambda: failures() == 1.0)
     served_after = len(versions)
     wait_for(lambda: len(versions) > served_after + 20)

@@ -143,3 +143,12 @@ def test_attend_puts_earlier_sentences_tokens_in_front_and_uses_them() -> None:
         state = m.init_state(enc, bare)
         out = m.step(torch.tensor([BOS_ID, BOS_ID]), state, enc)
         assert not torch.allclose(out.log_probs[0], out.log_probs[1])
+
+
+def test_trim_keeps_tokens_that_sit_behind_masked_memory_slots() -> None:
+    """With `attend`, a row may have masked columns in front of its real ones: trim only trailing ones."""
+    from translator.state import EncoderOutput
+
+    mask = torch.tensor([[False, False, True, True, False], [True, False, False, False, False]])
+    enc = EncoderOutput(torch.zeros(2, 5, 3), torch.zeros(2, 5, 4), mask, torch.zeros(2, 3)).trim()
+    assert enc.mask.tolist() == [[False, False, True, True], [True, False, False, False]]
