@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from translator.config import Config, ConfigError, DecodeConfig
 
 if TYPE_CHECKING:
+    from translator.corpus import Document
     from translator.report import SystemResult
 
 log = logging.getLogger("nmt")
@@ -291,13 +292,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     contrastive = {path.name.removesuffix(".jsonl"): load_contrastive(path) for path in args.contrastive}
     systems: list[SystemResult] = []
     label = Path(args.data).name.split(".")[0] or "test"  # "test" for data/bible-en-es/test
+    splits: dict[str, list[Document]] = {}  # read once, in the first model's languages: one reference for all
     for model in args.model:
         translator = Translator.load(model, int8=args.int8)
-        data_cfg = translator.config.data
-        src, tgt = args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang
-        splits = {label: read_corpus(args.data, src, tgt)}
-        if args.dev:
-            splits["dev"] = read_corpus(args.dev, src, tgt)
+        if not splits:
+            data_cfg = translator.config.data
+            src, tgt = args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang
+            splits[label] = read_corpus(args.data, src, tgt)
+            if args.dev:
+                splits["dev"] = read_corpus(args.dev, src, tgt)
         decode = _decode_config(args, translator.config.decode)
         name = _system_name(model, [s.name for s in systems])
         result = evaluate_system(translator, name, model, splits, contrastive, args.context, decode)

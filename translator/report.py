@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +58,6 @@ def evaluate_system(
     decode: DecodeConfig | None = None,
 ) -> SystemResult:
     """Translate each split in document mode and score it; score each contrastive set."""
-    import time
-
     result = SystemResult(name, model, context or translator.trained_context)
     for split, docs in splits.items():
         start = time.perf_counter()

@@ -30,6 +30,15 @@ def sentence_by_sentence(t: Translator, doc: list[str], beam: int) -> list[tuple
     return out
 
 
+def assert_batched_equals_sentence_by_sentence(t: Translator, beam: int) -> None:
+    decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
+    batched = t.translate_documents(DOCS, decode=decode)
+    for doc, result in zip(DOCS, batched, strict=True):
+        expected = sentence_by_sentence(t, doc, beam)
+        assert [r.text for r in result] == [e[0] for e in expected]
+        assert [r.score for r in result] == pytest.approx([e[1] for e in expected], abs=1e-4)
+
+
 @pytest.mark.parametrize("beam", [1, 3])
 def test_attend_document_stream_equals_sentence_by_sentence(tokenizer: Tokenizer, beam: int) -> None:
     """The same for `context: attend`, whose memory (6 slots: shorter than a document) must travel too."""
@@ -39,23 +48,13 @@ def test_attend_document_stream_equals_sentence_by_sentence(tokenizer: Tokenizer
     cfg = cfg.override(["decode.max_len_offset=3"])  # an untrained model rambles: keep its outputs short
     torch.manual_seed(0)
     t = Translator(Seq2Seq(cfg.model), tokenizer, cfg)
-    decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
-    batched = t.translate_documents(DOCS, decode=decode)
-    for doc, result in zip(DOCS, batched, strict=True):
-        expected = sentence_by_sentence(t, doc, beam)
-        assert [r.text for r in result] == [e[0] for e in expected]
-        assert [r.score for r in result] == pytest.approx([e[1] for e in expected], abs=1e-4)
+    assert_batched_equals_sentence_by_sentence(t, beam)
 
 
 @pytest.mark.parametrize("beam", [1, 3])
 def test_batched_document_stream_equals_sentence_by_sentence(trained_run: Path, beam: int) -> None:
     t = Translator.load(trained_run)
-    decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
-    batched = t.translate_documents(DOCS, decode=decode)
-    for doc, result in zip(DOCS, batched, strict=True):
-        expected = sentence_by_sentence(t, doc, beam)
-        assert [r.text for r in result] == [e[0] for e in expected]
-        assert [r.score for r in result] == pytest.approx([e[1] for e in expected], abs=1e-4)
+    assert_batched_equals_sentence_by_sentence(t, beam)
 
 
 def test_context_none_translates_each_sentence_alone(trained_run: Path) -> None:
