@@ -48,6 +48,7 @@ class Server:
             Path(cfg.model_dir) if cfg.model_dir else None,
             _device(cfg.device),
             cfg.int8,
+            cfg.shortlist,
             on_change=self.metrics.on_model,
         )
         self.registry.load_initial()

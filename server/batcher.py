@@ -33,7 +33,7 @@ import torch
 from server.errors import RequestError
 from server.registry import ServedModel
 from translator.config import DecodeConfig
-from translator.inference import Translation
+from translator.inference import ShortlistStepper, Translation
 from translator.search import BeamSearch
 from translator.state import DocContext, EncoderCarry
 
@@ -71,7 +71,7 @@ class Job:
     def key(self) -> SearchKey:
         """Jobs with equal keys can share a search."""
         d = self.decode
-        return (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset)
+        return (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
 
     def cancel(self) -> None:
         """Called from gRPC when the client goes away; the worker drops the job."""
@@ -268,9 +268,8 @@ class Batcher:
                 if translator.model.uses_context:
                     empty = translator.empty_context(1)
                     context = DocContext.cat([j.context if j.context is not None else empty for j in group])  # type: ignore[misc]
-                start = translator.prepare(
-                    [j.pieces[len(j.results)] for j in group], context, decode, [j.max_length for j in group]
-                )
+                pieces = [j.pieces[len(j.results)] for j in group]
+                start = translator.prepare(pieces, context, decode, [j.max_length for j in group])
                 device = start.max_len.device
                 sentences: list[object] = [
                     _Sentence(j, start.encoder_final.index_select(torch.tensor([i], device=device)))
@@ -278,8 +277,11 @@ class Batcher:
                 ]
                 running = self._running.get(key)
                 if running is None:
-                    search = BeamSearch(translator.model, decode.beam_size, decode.n_best, decode.length_penalty)
+                    stepper = translator.stepper(decode, pieces)
+                    search = BeamSearch(stepper, decode.beam_size, decode.n_best, decode.length_penalty)
                     running = self._running[key] = _Running(model, search)
+                elif isinstance(running.search.model, ShortlistStepper):
+                    running.search.model.extend(pieces)  # the union widens as sentences join
                 running.search.add(start.enc, start.state, start.max_len, sentences)
             except Exception as e:
                 log.exception("model %s: cannot start %d sentences", model.name, len(group))

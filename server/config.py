@@ -36,6 +36,7 @@ class ServeConfig:
     device: str = _f("cpu", "cpu, cuda, or auto")
     threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     int8: bool = _f(False, "int8 dynamic quantization of every model (CPU): several times faster, slightly less exact")
+    shortlist: bool = _f(False, "score only each batch's vocabulary shortlist (models that carry one): faster")
     workers: int = _f(64, "gRPC handler threads = concurrent RPCs served; more get RESOURCE_EXHAUSTED")
     max_batch_size: int = _f(32, "sentences in one model batch; 1 turns dynamic batching off")
     max_wait_ms: float = _f(5.0, "how long a lone new request waits for company")

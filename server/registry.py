@@ -12,6 +12,7 @@ logged and counted, and the old model keeps serving.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -110,7 +111,9 @@ class ServedModel:
         }
 
 
-def load_model(name: str, stamp: FileStamp, device: torch.device, int8: bool = False) -> ServedModel:
+def load_model(
+    name: str, stamp: FileStamp, device: torch.device, int8: bool = False, shortlist: bool = False
+) -> ServedModel:
     """Load and check one checkpoint; raises `CheckpointError` or `RuntimeError` if it is unusable."""
     digest = hashlib.sha256()
     with open(stamp.path, "rb") as f:
@@ -124,6 +127,10 @@ def load_model(name: str, stamp: FileStamp, device: torch.device, int8: bool = F
     parameters = count_parameters(translator.model)
     if int8:
         translator.quantize_int8()
+    if shortlist and translator.shortlist is not None:  # models from before shortlists decode in full
+        translator.config.decode = dataclasses.replace(translator.config.decode, shortlist=True)
+    elif shortlist:
+        log.warning("%s: %s has no vocabulary shortlist; it scores the full vocabulary", name, stamp.path)
     translator.translate_sentences(["Test."], None, max_lengths=[4])  # a model that loads but cannot run fails here
     return ServedModel(name, translator, stamp, digest.hexdigest()[:16], time.time(), parameters)
 
@@ -137,6 +144,7 @@ class ModelRegistry:
         model_dir: Path | None = None,
         device: torch.device | str = "cpu",
         int8: bool = False,
+        shortlist: bool = False,
         on_change: Callable[[str, ServedModel | None, Exception | None], None] | None = None,
     ) -> None:
         self._specs = {s.name: s for s in specs}
@@ -144,7 +152,7 @@ class ModelRegistry:
             raise ValueError("two --model entries have the same name")
         self._model_dir = model_dir
         self._device = torch.device(device)
-        self._int8 = int8
+        self._int8, self._shortlist = int8, shortlist
         self._on_change = on_change or (lambda name, model, error: None)
         self._models: dict[str, ServedModel] = {}
         self._failed: dict[str, FileStamp] = {}  # a broken file is retried only once it changes
@@ -173,7 +181,9 @@ class ModelRegistry:
     def load_initial(self) -> None:
         """Load every model. A named `--model` that fails is fatal; a `--model-dir` entry is skipped."""
         for spec in self._specs.values():
-            self._install(spec.name, load_model(spec.name, FileStamp.of(spec.path), self._device, self._int8))
+            self._install(
+                spec.name, load_model(spec.name, FileStamp.of(spec.path), self._device, self._int8, self._shortlist)
+            )
         self.poll()
         if not self._models:
             raise RuntimeError(f"no loadable model in {self._model_dir}")
@@ -191,7 +201,7 @@ class ModelRegistry:
             if (current and current.stamp == stamp) or self._failed.get(name) == stamp:
                 continue
             try:
-                model = load_model(name, stamp, self._device, self._int8)
+                model = load_model(name, stamp, self._device, self._int8, self._shortlist)
             except Exception as e:  # any failure: keep what is serving
                 self._failed[name] = stamp
                 log.error("model %s: cannot load %s, still serving the previous version: %s", name, stamp.path, e)

@@ -35,6 +35,7 @@ from translator.corpus import Document, read_corpus
 from translator.inference import Translator
 from translator.metrics import corpus_scores
 from translator.model import Seq2Seq, count_parameters
+from translator.shortlist import Shortlist
 from translator.state import DocContext, context_from_tensors, context_to_tensors
 from translator.tokenizer import PAD_ID, Tokenizer
 
@@ -102,8 +103,11 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     optimizer = torch.optim.Adam(
         model.parameters(), lr=cfg.train.lr, betas=(0.9, 0.98), weight_decay=cfg.train.weight_decay
     )
+    encoded = encode_documents(train_docs, tokenizer, cfg.data.max_len)
+    # Rebuilt on resume too: it is a function of the corpus and the SentencePiece model alone.
+    shortlist = Shortlist.build((pair for doc in encoded for pair in doc), tokenizer.vocab_size)
     stream = DocumentStream(
-        encode_documents(train_docs, tokenizer, cfg.data.max_len),
+        encoded,
         cfg.train.lanes,
         cfg.train.seed,
         dist.rank,
@@ -161,15 +165,15 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
             )
             window_tokens, window_start, window_loss = 0, time.monotonic(), 0.0
         if progress.step % cfg.train.valid_every == 0:
-            _validate_and_save(cfg, model, tokenizer, dev_docs, progress, reporter, dist, out_dir)
+            _validate_and_save(cfg, model, tokenizer, shortlist, dev_docs, progress, reporter, dist, out_dir)
             validated_at = progress.step
             window_tokens, window_start, window_loss = 0, time.monotonic(), 0.0
         if progress.step % cfg.train.save_every == 0:
-            _save_last(cfg, tokenizer, model, optimizer, stream, context, progress, dist, out_dir)
+            _save_last(cfg, tokenizer, shortlist, model, optimizer, stream, context, progress, dist, out_dir)
 
     if validated_at != progress.step and progress.step > 0:
-        _validate_and_save(cfg, model, tokenizer, dev_docs, progress, reporter, dist, out_dir)
-    _save_last(cfg, tokenizer, model, optimizer, stream, context, progress, dist, out_dir)
+        _validate_and_save(cfg, model, tokenizer, shortlist, dev_docs, progress, reporter, dist, out_dir)
+    _save_last(cfg, tokenizer, shortlist, model, optimizer, stream, context, progress, dist, out_dir)
     _check_replicas(model, dist, reporter, progress.step)
     reporter.close()
     distributed.teardown(dist)
@@ -217,6 +221,7 @@ def _validate_and_save(
     cfg: Config,
     model: Seq2Seq,
     tokenizer: Tokenizer,
+    shortlist: Shortlist,
     dev_docs: list[Document],
     progress: Progress,
     reporter: Reporter,
@@ -230,7 +235,9 @@ def _validate_and_save(
         improved = result["bleu"] > progress.best_bleu
         if improved:
             progress.best_bleu, progress.bad_validations = result["bleu"], 0
-            checkpoint.save(_checkpoint(cfg, tokenizer, model, None, progress, {}), out_dir / checkpoint.BEST)
+            checkpoint.save(
+                _checkpoint(cfg, tokenizer, shortlist, model, None, progress, {}), out_dir / checkpoint.BEST
+            )
             (out_dir / "dev.best.hyp").write_text("\n".join(hyps) + "\n", encoding="utf-8")
         else:
             progress.bad_validations += 1
@@ -254,6 +261,7 @@ def _share_progress(progress: Progress, dist: distributed.Dist) -> None:
 def _save_last(
     cfg: Config,
     tokenizer: Tokenizer,
+    shortlist: Shortlist,
     model: Seq2Seq,
     optimizer: torch.optim.Optimizer,
     stream: DocumentStream,
@@ -274,22 +282,24 @@ def _save_last(
         ranks = [None] * dist.world
         torch.distributed.all_gather_object(ranks, mine)
     if dist.is_main:
-        checkpoint.save(_checkpoint(cfg, tokenizer, model, optimizer, progress, {"ranks": ranks}), out_dir / LAST)
+        checkpoint.save(
+            _checkpoint(cfg, tokenizer, shortlist, model, optimizer, progress, {"ranks": ranks}), out_dir / LAST
+        )
     distributed.barrier(dist)
 
 
 def _checkpoint(
     cfg: Config,
     tokenizer: Tokenizer,
+    shortlist: Shortlist,
     model: Seq2Seq,
     optimizer: torch.optim.Optimizer | None,
     progress: Progress,
     extra: dict[str, Any],
 ) -> Checkpoint:
     trainer = {**dataclasses.asdict(progress), **extra, "world": len(extra.get("ranks", [])) or None}
-    return Checkpoint(
-        cfg, tokenizer.model_proto, model.state_dict(), optimizer.state_dict() if optimizer else None, trainer
-    )
+    optim = optimizer.state_dict() if optimizer else None
+    return Checkpoint(cfg, tokenizer.model_proto, model.state_dict(), optim, trainer, shortlist=shortlist.to_tensors())
 
 
 def _restore(
@@ -339,12 +349,18 @@ def _check_replicas(model: Seq2Seq, dist: distributed.Dist, reporter: Reporter, 
 
 
 def _shared_spm(cfg: Config, docs: list[Document], dist: distributed.Dist, out_dir: Path) -> bytes:
-    """Rank 0 trains SentencePiece and writes `spm.model`; the other ranks read it."""
+    """Rank 0 trains SentencePiece (or copies `data.spm_model`) to `spm.model`; the other ranks read it.
+
+    A given model lets two systems share one vocabulary, as a side-by-side benchmark needs.
+    """
     path = out_dir / "spm.model"
     if dist.is_main:
-        model = train_sentencepiece(
-            docs, cfg.model.vocab_size, cfg.data.spm_model_type, cfg.data.spm_sample_lines, cfg.train.seed
-        )
+        if cfg.data.spm_model:
+            model = Path(cfg.data.spm_model).read_bytes()
+        else:
+            model = train_sentencepiece(
+                docs, cfg.model.vocab_size, cfg.data.spm_model_type, cfg.data.spm_sample_lines, cfg.train.seed
+            )
         path.write_bytes(model)
     distributed.barrier(dist)
     return path.read_bytes()

@@ -39,6 +39,7 @@ class Checkpoint:
     optimizer: dict[str, Any] | None = None
     trainer: dict[str, Any] = field(default_factory=dict)  # step, scores, data position, RNG
     path: Path | None = None
+    shortlist: dict[str, torch.Tensor] | None = None  # translator.shortlist.Shortlist.to_tensors()
 
     @property
     def step(self) -> int:
@@ -69,6 +70,7 @@ def save(ckpt: Checkpoint, path: str | Path) -> None:
         "model": ckpt.model,
         "optimizer": ckpt.optimizer,
         "trainer": ckpt.trainer,
+        "shortlist": ckpt.shortlist,
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -94,6 +96,14 @@ def load(path: str | Path, prefer: str = BEST) -> Checkpoint:
         raise CheckpointError(f"{file}: not a format-{FORMAT_VERSION} translator checkpoint")
     try:
         config = Config.from_dict(raw["config"])
-        return Checkpoint(config, raw["spm_model"], raw["model"], raw.get("optimizer"), raw.get("trainer") or {}, file)
+        return Checkpoint(
+            config,
+            raw["spm_model"],
+            raw["model"],
+            raw.get("optimizer"),
+            raw.get("trainer") or {},
+            file,
+            raw.get("shortlist"),
+        )
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{file}: malformed checkpoint: {e}") from e

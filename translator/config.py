@@ -63,6 +63,7 @@ class DataConfig:
     src_lang: str = "en"
     tgt_lang: str = "es"
     skip_invalid: bool = False  # drop (and count) malformed lines instead of failing
+    spm_model: str = ""  # an existing SentencePiece model to use instead of training one (shared vocabularies)
     spm_model_type: Literal["unigram", "bpe"] = "unigram"
     spm_sample_lines: int = 200_000  # lines per side fed to SentencePiece training
     max_len: int = 150  # training pairs longer than this (in pieces, either side) are truncated
@@ -106,6 +107,7 @@ class DecodeConfig:
     max_len_ratio: float = 2.0
     max_len_offset: int = 10
     batch_size: int = 64  # documents (lanes) decoded in parallel
+    shortlist: bool = False  # score only the batch's shortlist of target pieces (faster; see translator/shortlist.py)
 
 
 @dataclass

@@ -23,8 +23,9 @@ from torch.ao.quantization import quantize_dynamic
 from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
-from translator.model import Seq2Seq
-from translator.search import Hypothesis, beam_search, greedy_search
+from translator.model import Seq2Seq, StepOutput
+from translator.search import Hypothesis, Stepper, beam_search, greedy_search
+from translator.shortlist import OutputRows, Shortlist
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
 
@@ -54,11 +55,14 @@ class Translation:
 class Translator:
     """A loaded model plus its tokenizer and the config it was trained with."""
 
-    def __init__(self, model: Seq2Seq, tokenizer: Tokenizer, config: Config, step: int = 0) -> None:
+    def __init__(
+        self, model: Seq2Seq, tokenizer: Tokenizer, config: Config, step: int = 0, shortlist: Shortlist | None = None
+    ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.config = config
         self.step = step
+        self.shortlist = shortlist
         self.int8 = False
 
     @classmethod
@@ -72,7 +76,7 @@ class Translator:
         ckpt = checkpoint.load(path)
         model = Seq2Seq(ckpt.config.model)
         model.load_state_dict(ckpt.model)
-        translator = cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step)
+        translator = cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step, _shortlist(ckpt))
         if int8:
             translator.quantize_int8()
         return translator
@@ -118,10 +122,12 @@ class Translator:
         each row leaves for its document's next sentence.
         """
         decode = decode or self.config.decode
-        start = self.prepare(self.tokenizer.encode_batch(sources), context, decode, max_lengths)
+        pieces = self.tokenizer.encode_batch(sources)
+        start = self.prepare(pieces, context, decode, max_lengths)
+        stepper = self.stepper(decode, pieces)
         if decode.beam_size > 1:
             nbest = beam_search(
-                self.model,
+                stepper,
                 start.enc,
                 start.state,
                 start.max_len,
@@ -130,10 +136,18 @@ class Translator:
                 decode.length_penalty,
             )
         else:
-            nbest = [
-                [h] for h in greedy_search(self.model, start.enc, start.state, start.max_len, decode.length_penalty)
-            ]
+            nbest = [[h] for h in greedy_search(stepper, start.enc, start.state, start.max_len, decode.length_penalty)]
         return self.finish(nbest, start.encoder_final)
+
+    def stepper(self, decode: DecodeConfig, pieces: Sequence[list[int]]) -> Stepper:
+        """What a search over these sources steps: the model, or the model through their shortlist."""
+        if not decode.shortlist:
+            return self.model
+        if self.shortlist is None:
+            raise ValueError("this checkpoint has no vocabulary shortlist; add one with `nmt shortlist`")
+        stepper = ShortlistStepper(self.model, self.shortlist)
+        stepper.extend(pieces)
+        return stepper
 
     @torch.inference_mode()
     def prepare(
@@ -255,6 +269,43 @@ class Translator:
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
         return Translation(texts[0][0], texts[0][1], texts[1:])
+
+
+class ShortlistStepper:
+    """A search `Stepper`: the model's own step, its output layer restricted to a shortlist.
+
+    The shortlist is the union over every source `extend` has seen, so a search that admits
+    sentences while it runs (the server's) widens it as they join; hypotheses already running
+    then score over the wider set from their next step on.
+    """
+
+    def __init__(self, model: Seq2Seq, shortlist: Shortlist) -> None:
+        self.model, self.shortlist = model, shortlist
+        self.ids = torch.zeros(0, dtype=torch.long)
+        self.rows: OutputRows | None = None
+
+    def extend(self, pieces: Sequence[list[int]]) -> None:
+        ids = torch.unique(torch.cat([self.ids, self.shortlist.ids(pieces)]))
+        if self.rows is None or len(ids) != len(self.ids):
+            self.ids, self.rows = ids, OutputRows(self.model.output, ids, self.shortlist.vocab_size)
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        return self.model.step(prev_tokens, state, enc, self.rows)
+
+
+def _shortlist(ckpt: checkpoint.Checkpoint) -> Shortlist | None:
+    """The checkpoint's shortlist, checked against its vocabulary (older checkpoints have none)."""
+    if ckpt.shortlist is None:
+        return None
+    try:
+        shortlist = Shortlist.from_tensors(ckpt.shortlist)
+    except (KeyError, ValueError, AttributeError) as e:
+        raise checkpoint.CheckpointError(f"{ckpt.path}: malformed shortlist: {e}") from e
+    if shortlist.vocab_size != ckpt.config.model.vocab_size:
+        raise checkpoint.CheckpointError(
+            f"{ckpt.path}: shortlist covers {shortlist.vocab_size} pieces, the model {ckpt.config.model.vocab_size}"
+        )
+    return shortlist
 
 
 def _regroup(flat: list[R], sizes: list[int]) -> list[list[R]]:

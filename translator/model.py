@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from translator.config import ModelConfig
 from translator.decoder import Decoder
 from translator.encoder import Encoder
+from translator.shortlist import OutputRows
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState, Memory
 from translator.tokenizer import PAD_ID
 
@@ -105,9 +106,13 @@ class Seq2Seq(nn.Module):
     def init_state(self, enc: EncoderOutput, context: DocContext | None) -> LSTMState:
         return self.decoder.init_state(enc, context.decoder if context else None)
 
-    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
-        """One decoding step for (B,) previous tokens."""
+    def step(
+        self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput, output: OutputRows | None = None
+    ) -> StepOutput:
+        """One decoding step for (B,) previous tokens; `output` restricts scoring to a shortlist."""
         features, new_state, weights = self.decoder(prev_tokens.unsqueeze(1), None, state, enc)
+        if output is not None:
+            return StepOutput(output.log_probs(features[:, 0]), new_state, weights[:, 0])
         log_probs = self.logits(features[:, 0]).log_softmax(dim=-1)  # (B, V)
         return StepOutput(log_probs, new_state, weights[:, 0])
 

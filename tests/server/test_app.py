@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +24,14 @@ from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from tests.server.conftest import StartServer, free_port
 from tests.synthetic import make_documents
+from translator.cli import main as cli_main
+from translator.inference import Translator
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG_DOC = ["look at that cow .", "it is very old ."] * 125  # 250: just under the per-request limit
+
+
+EMPTY_LIST = ["--frequent", "0", "--per-source", "0"]  # shortlist = specials + the source's pieces
 
 
 def rpc_error(call: object) -> grpc.RpcError:
@@ -135,6 +142,25 @@ def test_int8_server(start_server: StartServer, trained_run: Path) -> None:
         cute = client.translate(["it is very cute ."], context=cow.context)
     assert info.config["inference"] == "int8" and info.parameters > 100_000  # counted before quantization
     assert cow.translations[0].text.startswith("mira") and cute.translations[0].text.split()[-2].endswith("a")
+
+
+def test_shortlist_server_decodes_through_the_checkpoints_shortlist(
+    start_server: StartServer, trained_run: Path, synthetic_corpus: dict[str, str], tmp_path: Path
+) -> None:
+    """An extreme shortlist (specials and the source's own pieces only) makes the difference visible."""
+    model = tmp_path / "short.pt"
+    shutil.copy(trained_run / "best.pt", model)
+    assert cli_main(["shortlist", "--model", str(model), "--data", synthetic_corpus["train"]] + EMPTY_LIST) == 0
+    doc = ["look at that cow .", "it is very cute ."]
+    server = start_server(model=[f"s={model}"], shortlist=True)
+    with Client(f"127.0.0.1:{server.port}") as client:
+        served = [t.text for t in client.translate(doc).translations]
+    library = Translator.load(model)
+    decode = dataclasses.replace(library.config.decode, shortlist=True)
+    [short] = library.translate_documents([doc], decode=decode)
+    [full] = library.translate_documents([doc])
+    assert served == [t.text for t in short]
+    assert served != [t.text for t in full]
 
 
 def test_attend_model_serves_its_memory_through_the_context_blob(

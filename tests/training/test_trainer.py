@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import sentencepiece as spm
 import torch
 
 from tests.conftest import tiny_config
@@ -75,3 +76,30 @@ def test_small_corpus_shrinks_the_vocabulary(tmp_path: Path, synthetic_corpus: d
     )
     run = train(cfg)
     assert Translator.load(run / "last.pt").tokenizer.vocab_size < 5000
+
+
+def test_given_sentencepiece_model_is_used_not_retrained(
+    tmp_path: Path, trained_run: Path, synthetic_corpus: dict[str, str]
+) -> None:
+    shared = (trained_run / "spm.model").read_bytes()
+    (tmp_path / "shared.model").write_bytes(shared)
+    cfg = tiny_config(tmp_path / "run", max_steps=2).override(
+        [f"data.train={synthetic_corpus['train']}", f"data.spm_model={tmp_path / 'shared.model'}"]
+    )
+    run = train(cfg)
+    assert (run / "spm.model").read_bytes() == shared
+    assert Translator.load(run / "last.pt").tokenizer.model_proto == shared
+
+
+def test_sentencepiece_model_with_other_special_ids_is_refused(
+    tmp_path: Path, synthetic_corpus: dict[str, str]
+) -> None:
+    lines = Path(synthetic_corpus["train"] + ".en").read_text(encoding="utf-8").splitlines()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_prefix=str(tmp_path / "other"), vocab_size=30, minloglevel=2
+    )  # SentencePiece's own defaults: unk 0, bos 1, eos 2, no pad
+    cfg = tiny_config(tmp_path / "run", max_steps=2).override(
+        [f"data.train={synthetic_corpus['train']}", f"data.spm_model={tmp_path / 'other.model'}"]
+    )
+    with pytest.raises(ValueError, match="special ids"):
+        train(cfg)
