@@ -301,7 +301,7 @@ def table(results: dict[str, Any]) -> str:
     ours, onmt = train["ours"], train["onmt"]
     rows: list[tuple[str, float, float, str, bool]] = [
         ("parameters", params["ours"], params["onmt"], "{:,.0f}", False),
-        ("training steps in the budget", ours["steps"], onmt["steps"], "{:,.0f}", False),
+        ("training steps in the budget", ours["steps"], onmt["steps"], "{:,.0f}", True),
         ("training tokens/s (source + target)", ours["tok_s"], onmt["tok_s"], "{:,.0f}", True),
         ("training peak RSS, MB", ours["peak_rss_mb"], onmt["peak_rss_mb"], "{:,.0f}", False),
     ]
