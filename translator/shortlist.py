@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -62,32 +61,37 @@ class Shortlist:
         Counting is per pair (a piece twice in one sentence counts once), with a sort-based
         tally whose memory grows with the corpus, not with vocab_size squared.
         """
-        tgt_counts = np.zeros(vocab_size, dtype=np.int64)  # occurrences: ranks the frequent pieces
-        src_pairs = np.zeros(vocab_size, dtype=np.int64)  # pairs containing the piece: c(s), c(t)
-        tgt_pairs = np.zeros(vocab_size, dtype=np.int64)
-        keys = []
+        tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences: ranks the frequent pieces
+        src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
+        tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
+        keys, seen_tgt = [], []
         for src, tgt in pairs:
-            s, t = np.unique(np.asarray(src, dtype=np.int64)), np.unique(np.asarray(tgt, dtype=np.int64))
-            np.add.at(tgt_counts, np.asarray(tgt, dtype=np.int64), 1)
+            s, t = torch.tensor(sorted(set(src)), dtype=torch.long), torch.tensor(sorted(set(tgt)), dtype=torch.long)
             src_pairs[s] += 1
             tgt_pairs[t] += 1
-            keys.append((s[:, None] * vocab_size + t[None, :]).ravel())
+            seen_tgt.append(torch.tensor(tgt, dtype=torch.long))
+            keys.append((s[:, None] * vocab_size + t[None, :]).flatten())
+        if seen_tgt:
+            tgt_counts += torch.bincount(torch.cat(seen_tgt), minlength=vocab_size)
         tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
-        always = np.argsort(-tgt_counts, kind="stable")[:frequent]
+        always = torch.argsort(-tgt_counts, stable=True)[:frequent]
         always = always[tgt_counts[always] > 0]
-        pair_keys, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
-        src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size
-        keep = ~np.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
+        pair_keys, counts = torch.unique(
+            torch.cat(keys) if keys else torch.zeros(0, dtype=torch.long), return_counts=True
+        )
+        src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size  # sorted by source, then target
+        keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
         src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
-        dice = 2 * counts / (src_pairs[src_ids] + tgt_pairs[tgt_ids])
-        order = np.lexsort((tgt_ids, -dice, src_ids))  # by source, then most associated first (ties by id)
+        dice = 2 * counts.double() / (src_pairs[src_ids] + tgt_pairs[tgt_ids]).double()
+        by_dice = torch.argsort(-dice, stable=True)  # most associated first; ties keep target order
+        order = by_dice[torch.argsort(src_ids[by_dice], stable=True)]  # then grouped by source
         src_ids, tgt_ids = src_ids[order], tgt_ids[order]
-        first = np.searchsorted(src_ids, src_ids, side="left")  # start of each source's run
-        rank = np.arange(len(src_ids)) - first
+        first = torch.searchsorted(src_ids, src_ids)  # start of each source's run
+        rank = torch.arange(len(src_ids)) - first
         top = rank < per_source
-        candidates = np.full((vocab_size, per_source), EOS_ID, dtype=np.int64)  # EOS pads: always in anyway
+        candidates = torch.full((vocab_size, per_source), EOS_ID, dtype=torch.long)  # EOS pads: always in anyway
         candidates[src_ids[top], rank[top]] = tgt_ids[top]
-        return cls(torch.from_numpy(always.copy()), torch.from_numpy(candidates))
+        return cls(always, candidates)
 
     def ids(self, sources: Sequence[Sequence[int]]) -> Tensor:
         """Sorted piece ids a batch with these source pieces may produce."""
