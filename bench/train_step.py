@@ -19,7 +19,7 @@ from torch.profiler import profile
 
 from training.data import DocumentStream, encode_documents
 from training.spm import train_sentencepiece
-from training.trainer import ChunkLoss
+from training.trainer import ChunkLoss, optimisation_step
 from translator.config import Config
 from translator.corpus import read_corpus
 from translator.model import Seq2Seq
@@ -61,23 +61,18 @@ def main() -> None:
 
 
 class Stepper:
-    """One optimisation step of the trainer's graph, as `training.trainer.train` runs it."""
+    """One optimisation step of the trainer's graph: `training.trainer.optimisation_step`, as training runs it."""
 
     def __init__(self, model: Seq2Seq, stream: DocumentStream, cfg: Config, bf16: bool) -> None:
-        self.model, self.stream, self.cfg, self.bf16 = model, stream, cfg, bf16
+        self.stream = stream
+        self.cfg = cfg.override([f"train.precision={'bf16' if bf16 else 'fp32'}"])
         self.graph = ChunkLoss(model, cfg.train.label_smoothing)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
         self.context: DocContext | None = model.empty_context(cfg.train.lanes)
 
     def __call__(self) -> int:
         slots = [self.stream.next_slot() for _ in range(self.cfg.train.bptt_sentences)]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            loss, n, context = self.graph(slots, self.context)
-        (loss / n).backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.clip_norm)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.context = context.detach().float() if context is not None else None
+        *_, self.context = optimisation_step(self.graph, self.optimizer, slots, self.context, self.cfg)
         return sum(s.tokens for s in slots)
 
 

@@ -71,6 +71,24 @@ class ChunkLoss(nn.Module):
         return loss, tokens, context
 
 
+def optimisation_step(
+    graph: nn.Module, optimizer: torch.optim.Optimizer, slots: list[Slot], context: DocContext | None, cfg: Config
+) -> tuple[Tensor, Tensor, float, DocContext | None]:
+    """Forward over the slots, backward, clip, update: (loss sum, tokens, grad norm, detached context).
+
+    The context leaves detached (truncated backpropagation) and in float32 (bf16 autocast made it).
+    """
+    device = slots[0].src.device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.precision == "bf16"):
+        loss_sum, n_tokens, context = graph(slots, context)
+    (loss_sum / n_tokens).backward()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    grad_norm = float(nn.utils.clip_grad_norm_(params, cfg.train.clip_norm))
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum, n_tokens, grad_norm, context.detach().float() if context is not None else None
+
+
 @dataclass
 class Progress:
     """Counters that survive a resume."""
@@ -133,13 +151,7 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = lr
         slots = [stream.next_slot().to(dist.device) for _ in range(cfg.train.bptt_sentences)]
-        with torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=cfg.train.precision == "bf16"):
-            loss_sum, n_tokens, context = graph(slots, context)
-        (loss_sum / n_tokens).backward()
-        grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.train.clip_norm))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        context = context.detach().float() if context is not None else None
+        loss_sum, n_tokens, grad_norm, context = optimisation_step(graph, optimizer, slots, context, cfg)
 
         progress.step += 1
         progress.elapsed = time.monotonic() - started

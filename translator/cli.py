@@ -264,6 +264,7 @@ def _add_shortlist(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _shortlist(args: argparse.Namespace) -> int:
+    from training.data import encode_documents
     from translator import checkpoint
     from translator.corpus import read_corpus
     from translator.shortlist import Shortlist
@@ -276,9 +277,8 @@ def _shortlist(args: argparse.Namespace) -> int:
         data = ckpt.config.data
         docs = read_corpus(args.data, data.src_lang, data.tgt_lang, skip_invalid=data.skip_invalid)
         tokenizer = Tokenizer(ckpt.spm_model)
-        pairs = (
-            (tokenizer.encode(s), tokenizer.encode(t)) for d in docs for s, t in zip(d.sources, d.targets, strict=True)
-        )
+        encoded = encode_documents(docs, tokenizer, data.max_len)  # as the trainer reads the corpus
+        pairs = (pair for doc in encoded for pair in doc)
         shortlist = Shortlist.build(pairs, tokenizer.vocab_size, args.frequent, args.per_source)
         ckpt.shortlist = shortlist.to_tensors()
         checkpoint.save(ckpt, file)

@@ -61,7 +61,6 @@ class Shortlist:
         Counting is per pair (a piece twice in one sentence counts once), with a sort-based
         tally whose memory grows with the corpus, not with vocab_size squared.
         """
-        tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences: ranks the frequent pieces
         src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
         tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
         keys, seen_tgt = [], []
@@ -71,14 +70,12 @@ class Shortlist:
             tgt_pairs[t] += 1
             seen_tgt.append(torch.tensor(tgt, dtype=torch.long))
             keys.append((s[:, None] * vocab_size + t[None, :]).flatten())
-        if seen_tgt:
-            tgt_counts += torch.bincount(torch.cat(seen_tgt), minlength=vocab_size)
+        empty = torch.zeros(0, dtype=torch.long)
+        tgt_counts = torch.bincount(torch.cat(seen_tgt) if seen_tgt else empty, minlength=vocab_size)  # occurrences
         tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
         always = torch.argsort(-tgt_counts, stable=True)[:frequent]
         always = always[tgt_counts[always] > 0]
-        pair_keys, counts = torch.unique(
-            torch.cat(keys) if keys else torch.zeros(0, dtype=torch.long), return_counts=True
-        )
+        pair_keys, counts = torch.unique(torch.cat(keys) if keys else empty, return_counts=True)
         src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size  # sorted by source, then target
         keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
         src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
