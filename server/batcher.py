@@ -33,8 +33,9 @@ import torch
 from server.errors import RequestError
 from server.registry import ServedModel
 from translator.config import DecodeConfig
-from translator.inference import ShortlistStepper, Translation
+from translator.inference import Translation
 from translator.search import BeamSearch
+from translator.shortlist import ShortlistStepper
 from translator.state import DocContext, EncoderCarry
 
 log = logging.getLogger("server.batcher")

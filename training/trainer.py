@@ -59,7 +59,7 @@ class ChunkLoss(nn.Module):
         for slot in slots:
             if context is not None:
                 context = context.reset(slot.start)
-            enc, enc_final = self.model.encode(slot.src, slot.src_len, context)
+            enc, enc_final = self.model.encode(slot.src, slot.src_len, context.encoder_carry if context else None)
             out = self.model.decode(slot.tgt_in, slot.tgt_len, self.model.init_state(enc, context), enc)
             real = slot.tgt_out.ne(PAD_ID)  # (B, T)
             logits = self.model.logits(out.features[real])  # (N, V): only real positions

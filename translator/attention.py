@@ -24,13 +24,20 @@ class Attention(nn.Module):
         return self.key_proj(values)
 
     def forward(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """Attend.
+        """Attend; several consecutive query rows may share one source (a beam's hypotheses).
 
         Shapes:
-            query: (B, T, Dq); keys: (B, S, Dq); values: (B, S, Dv); mask: (B, S) bool.
+            query: (B, T, Dq); keys: (N, S, Dq); values: (N, S, Dv); mask: (N, S)
+            bool, where B = N * G: query rows n*G .. n*G + G - 1 attend to
+            source n. Beam search keeps one copy of each source, not one per
+            hypothesis: K times less to copy when sentences join or leave,
+            and one (G*T x S) product per source instead of G small ones.
             Returns context (B, T, Dv) and weights (B, T, S).
         """
-        scores = query.bmm(keys.transpose(1, 2))  # (B, T, S)
+        batch, steps, _ = query.shape
+        grouped = query.reshape(keys.shape[0], -1, query.shape[-1])  # (N, G*T, Dq)
+        scores = grouped.bmm(keys.transpose(1, 2))  # (N, G*T, S)
         scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = scores.softmax(dim=-1)
-        return weights.bmm(values), weights
+        context = weights.bmm(values)  # (N, G*T, Dv)
+        return context.view(batch, steps, -1), weights.view(batch, steps, -1)

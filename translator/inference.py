@@ -1,10 +1,13 @@
 """The `Translator` facade: text in, text out, with document context.
 
-Documents are decoded the way training reads them: in *lanes*. Up to
-`batch_size` documents are walked in parallel; step i translates sentence i
-of every document that has one, as one batch, each row starting from the
-context its previous sentence left. `--context none` is the same walk with
-every sentence made its own document, so both modes share one code path.
+Documents are translated as training reads them, in *lanes*: up to
+`batch_size` documents at once, each sentence starting from the context its
+predecessor left. Translation keeps one search running and starts a
+document's next sentence the step its previous one finishes
+(`translator.documents`); teacher forcing (`force_documents`) goes in
+lock-step rounds, sentence i of every document as one batch. `--context none`
+is the same with every sentence made its own document, so both modes share
+one code path.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from torch.ao.quantization import quantize_dynamic
 from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
-from translator.model import Seq2Seq, StepOutput
+from translator.documents import DocumentWalk
+from translator.model import Seq2Seq
 from translator.search import Hypothesis, Stepper, beam_search, greedy_search
-from translator.shortlist import OutputRows, Shortlist
+from translator.shortlist import Shortlist, ShortlistStepper
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
 
@@ -166,12 +170,17 @@ class Translator:
         if context is None:
             context = self.empty_context(len(pieces))
         src, lengths = pad_batch([source_ids(ids) for ids in pieces], self.device)
-        enc, enc_final = self.model.encode(src, lengths, context)
-        max_len = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
+        enc, enc_final = self.model.encode(src, lengths, context.encoder_carry if context else None)
+        max_len = self.length_limits(lengths, decode)
         if max_lengths is not None:
             caps = torch.tensor([m + 1 if m > 0 else int(max_len.max()) for m in max_lengths], device=max_len.device)
             max_len = torch.minimum(max_len, caps)
         return SearchStart(enc, enc_final, self.model.init_state(enc, context), max_len)
+
+    @staticmethod
+    def length_limits(lengths: Tensor, decode: DecodeConfig) -> Tensor:
+        """Output pieces allowed (EOS included) for sources of `lengths` pieces (EOS included)."""
+        return (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
 
     def finish(
         self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
@@ -194,7 +203,9 @@ class Translator:
                 sentence; default: what the model was trained with.
         """
         dec = decode or self.config.decode
-        return self._walk(docs, context, dec.batch_size, lambda src, ctx: self.translate_sentences(src, ctx, dec))
+        pieces = [self.tokenizer.encode_batch(doc) for doc in docs]
+        with torch.inference_mode():
+            return self._in_lanes(pieces, context, lambda lanes: DocumentWalk(self, lanes, dec).run())
 
     def force_documents(
         self, docs: Sequence[Sequence[tuple[str, str]]], context: ContextMode | None = None
@@ -207,23 +218,19 @@ class Translator:
             lp, n, ctx = self.force([p[0] for p in pairs], [p[1] for p in pairs], ctx)
             return list(zip(lp.tolist(), n.tolist(), strict=True)), ctx
 
-        return self._walk(docs, context, self.config.decode.batch_size, run)
+        return self._in_lanes(docs, context, lambda lanes: self._rounds(lanes, self.config.decode.batch_size, run))
 
-    def _walk(
-        self,
-        docs: Sequence[Sequence[T]],
-        context: ContextMode | None,
-        batch_size: int,
-        run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
+    def _in_lanes(
+        self, docs: Sequence[Sequence[T]], context: ContextMode | None, walk: Callable[[list[list[T]]], list[list[R]]]
     ) -> list[list[R]]:
-        """Apply `run` to documents in lanes (see module docstring); `none` = one lane per sentence."""
-        if not self.model.uses_context or context == "none":
-            flat = self._walk_lanes([[item] for doc in docs for item in doc], batch_size, run)
-            return _regroup([r[0] for r in flat], [len(d) for d in docs])
-        return self._walk_lanes(docs, batch_size, run)
+        """`walk` the documents; sentence-level (`none`, or a model without context): every sentence alone."""
+        if self.model.uses_context and context != "none":
+            return walk([list(doc) for doc in docs])
+        flat = walk([[item] for doc in docs for item in doc])
+        return _regroup([r[0] for r in flat], [len(d) for d in docs])
 
     @staticmethod
-    def _walk_lanes(
+    def _rounds(
         docs: Sequence[Sequence[T]],
         batch_size: int,
         run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
@@ -259,7 +266,7 @@ class Translator:
         tgt_in, tgt_out = zip(*(target_io(ids) for ids in self.tokenizer.encode_batch(targets)), strict=True)
         tgt_in_t, tgt_len = pad_batch(tgt_in, self.device)
         tgt_out_t, _ = pad_batch(tgt_out, self.device)
-        enc, enc_final = self.model.encode(src, src_len, context)
+        enc, enc_final = self.model.encode(src, src_len, context.encoder_carry if context else None)
         out = self.model.decode(tgt_in_t, tgt_len, self.model.init_state(enc, context), enc)
         log_probs = self.model.logits(out.features).log_softmax(-1)  # (B, T, V)
         token_lp = log_probs.gather(-1, tgt_out_t.unsqueeze(-1)).squeeze(-1)  # (B, T)
@@ -269,28 +276,6 @@ class Translator:
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
         return Translation(texts[0][0], texts[0][1], texts[1:])
-
-
-class ShortlistStepper:
-    """A search `Stepper`: the model's own step, its output layer restricted to a shortlist.
-
-    The shortlist is the union over every source `extend` has seen, so a search that admits
-    sentences while it runs (the server's) widens it as they join; hypotheses already running
-    then score over the wider set from their next step on.
-    """
-
-    def __init__(self, model: Seq2Seq, shortlist: Shortlist) -> None:
-        self.model, self.shortlist = model, shortlist
-        self.ids = torch.zeros(0, dtype=torch.long)
-        self.rows: OutputRows | None = None
-
-    def extend(self, pieces: Sequence[list[int]]) -> None:
-        ids = torch.unique(torch.cat([self.ids, self.shortlist.ids(pieces)]))
-        if self.rows is None or len(ids) != len(self.ids):
-            self.ids, self.rows = ids, OutputRows(self.model.output, ids, self.shortlist.vocab_size)
-
-    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
-        return self.model.step(prev_tokens, state, enc, self.rows)
 
 
 def _shortlist(ckpt: checkpoint.Checkpoint) -> Shortlist | None:

@@ -2,7 +2,7 @@
 
 Everything that runs the network goes through four methods:
 
-- `encode(src, lengths, context)` -> EncoderOutput (+ the encoder's part of the next context)
+- `encode(src, lengths, carry)` -> EncoderOutput (+ the encoder's part of the next context)
 - `init_state(enc, context)` -> the decoder's initial state
 - `step(prev_tokens, state, enc)` -> log-probabilities of the next token and the new state
 - `decode(tgt_in, lengths, state, enc)` -> features of a whole target (teacher forcing)
@@ -89,13 +89,18 @@ class Seq2Seq(nn.Module):
             memory,
         )
 
-    def encode(self, src: Tensor, lengths: Tensor, context: DocContext | None) -> tuple[EncoderOutput, EncoderCarry]:
-        """Encode (B, S) sources; also returns what the encoder leaves for the next sentence."""
-        states, summary, forward_final = self.encoder(src, lengths, context.encoder if context else None)
+    def encode(self, src: Tensor, lengths: Tensor, carry: EncoderCarry | None) -> tuple[EncoderOutput, EncoderCarry]:
+        """Encode (B, S) sources; also returns what the encoder leaves for the next sentence.
+
+        It continues from `carry` (a `DocContext.encoder_carry`), never from the
+        decoder's state: a document's sources can thus all be encoded before
+        any of them is translated.
+        """
+        states, summary, forward_final = self.encoder(src, lengths, carry.state if carry else None)
         keys, mask = self.decoder.attention.project(states), src != PAD_ID  # keys (B, S, Hd)
-        if self.memory_tag is None or context is None or context.memory is None:
+        if self.memory_tag is None or carry is None or carry.memory is None:
             return EncoderOutput(states, keys, mask, summary), EncoderCarry(forward_final)
-        memory = context.memory
+        memory = carry.memory
         tagged = memory.states + self.memory_tag  # old tokens, marked as old in keys and values alike
         all_states = torch.cat([tagged.to(states.dtype), states], 1)  # (B, N + S, 2He)
         all_keys = torch.cat([self.decoder.attention.project(tagged).to(keys.dtype), keys], 1)

@@ -106,7 +106,9 @@ def beam_search(
 class BeamSearch:
     """Batched beam search whose batch may change between steps.
 
-    All beams of all live sentences are one tensor of n*K rows. `add` lets
+    All beams of all live sentences are one tensor of n*K rows (the encoder
+    outputs stay one row per sentence: the model's attention lets a
+    sentence's K consecutive rows share it). `add` lets
     sentences join (a server admits new requests at every step: continuous
     batching); `step` advances every live sentence by one token and returns
     the sentences that finished, which leave the batch. A sentence is done
@@ -122,7 +124,7 @@ class BeamSearch:
         self.model, self.k, self.n_best, self.alpha = model, beam_size, n_best, alpha
         self.keys: list[object] = []  # (n,) the caller's name for each live sentence
         self.finished: list[list[Hypothesis]] = []  # (n,) finished hypotheses so far
-        self.enc: EncoderOutput | None = None  # (n*K, ...)
+        self.enc: EncoderOutput | None = None  # (n, ...): one per sentence, its K beams share it
         self.state: LSTMState | None = None  # (L, n*K, H)
         self.beams: _Beams | None = None
         self.max_len = torch.empty(0, dtype=torch.long)  # (n,)
@@ -133,8 +135,7 @@ class BeamSearch:
     def add(self, enc: EncoderOutput, state: LSTMState, max_len: Tensor, keys: list[object]) -> None:
         """Sentences join: encoder outputs (B, ...), initial states (L, B, H), limits (B,), keys."""
         batch, device = len(keys), enc.states.device
-        tile = torch.arange(batch, device=device).repeat_interleave(self.k)
-        enc, state = enc.index_select(tile), state.index_select(tile)
+        state = state.index_select(torch.arange(batch, device=device).repeat_interleave(self.k))
         beams = _Beams.start(batch, self.k, device, self.beams.history.shape[1] if self.beams else 0)
         if self.beams is not None and self.enc is not None and self.state is not None:
             enc, state = EncoderOutput.cat([self.enc, enc]), LSTMState.cat([self.state, state])
@@ -182,7 +183,7 @@ class BeamSearch:
             self.max_len = self.max_len[:0]
             return
         self.beams, rows = self.beams.select(keep)
-        self.state, self.enc = self.state.index_select(rows), self.enc.index_select(rows).trim()
+        self.state, self.enc = self.state.index_select(rows), self.enc.index_select(keep).trim()
         self.max_len = self.max_len[keep]
 
 

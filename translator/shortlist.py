@@ -21,13 +21,18 @@ in the shortlist, the translation is identical; `docs/benchmark.md` reports the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.ao.nn.quantized import dynamic as nnqd
 
+from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID
+
+if TYPE_CHECKING:
+    from translator.model import Seq2Seq, StepOutput
 
 
 class Shortlist:
@@ -105,33 +110,91 @@ class Shortlist:
         return cls(tensors["frequent"], tensors["candidates"])
 
 
-class OutputRows:
-    """The model's output layer restricted to the rows `ids`: float or dynamic-int8 alike."""
+class OutputLayer:
+    """The model's output layer, unpacked once, so that restricting it to rows is cheap and can be frequent.
 
-    def __init__(self, layer: nn.Module, ids: Tensor, vocab_size: int) -> None:
-        self.ids, self.vocab_size = ids, vocab_size
-        if isinstance(layer, nnqd.Linear):  # int8: requantize the chosen rows with the layer's own scale
+    Unpacking a dynamic-int8 layer's weight costs about 6 ms at 8k x 256;
+    the document walk restricts the layer every time sentences join.
+    """
+
+    def __init__(self, layer: nn.Module) -> None:
+        self.int8 = isinstance(layer, nnqd.Linear)
+        if isinstance(layer, nnqd.Linear):  # rows are requantized with the layer's own scale
             weight, bias = layer.weight(), layer.bias()
             if weight.qscheme() not in (torch.per_tensor_affine, torch.per_tensor_symmetric):
                 raise ValueError(f"shortlist: unsupported int8 weight scheme {weight.qscheme()}")
-            rows = torch.quantize_per_tensor(
-                weight.dequantize()[ids], weight.q_scale(), weight.q_zero_point(), torch.qint8
-            )
-            quantized = nnqd.Linear(layer.in_features, len(ids), dtype=torch.qint8)
-            quantized.set_weight_bias(rows, bias[ids] if bias is not None else None)
-            self._linear: Callable[[Tensor], Tensor] = quantized
+            self.scale, self.zero_point = weight.q_scale(), weight.q_zero_point()
+            self.weight, self.bias = weight.dequantize(), bias
         elif isinstance(layer, nn.Linear):
-            rows_on = ids.to(layer.weight.device)
-            weight, bias = (
-                layer.weight.detach()[rows_on],
-                layer.bias.detach()[rows_on] if layer.bias is not None else None,
-            )
-            self._linear = lambda x: F.linear(x, weight, bias)
+            self.weight = layer.weight.detach()
+            self.bias = layer.bias.detach() if layer.bias is not None else None
         else:
             raise TypeError(f"shortlist: cannot restrict a {type(layer).__name__}")
+        self.vocab_size, self.in_features = self.weight.shape
+
+    def rows(self, ids: Tensor) -> OutputRows:
+        """The layer restricted to the rows `ids` (sorted piece ids)."""
+        rows_on = ids.to(self.weight.device)
+        weight, bias = self.weight[rows_on], self.bias[rows_on] if self.bias is not None else None
+        if not self.int8:
+            return OutputRows(ids, self.vocab_size, lambda x: F.linear(x, weight, bias))
+        qweight = torch.quantize_per_tensor(weight, self.scale, self.zero_point, torch.qint8)
+        packed = torch.ops.quantized.linear_prepack(qweight, bias)  # what nnqd.Linear holds, packed once
+        # reduce_range as nnqd.Linear's forward passes it (fbgemm's 7-bit activations), so scores match the layer's
+        return OutputRows(ids, self.vocab_size, lambda x: torch.ops.quantized.linear_dynamic(x, packed, True))
+
+
+class OutputRows:
+    """An output layer restricted to the rows `ids` (built by `OutputLayer.rows`)."""
+
+    def __init__(self, ids: Tensor, vocab_size: int, linear: Callable[[Tensor], Tensor]) -> None:
+        self.ids, self.vocab_size, self._linear = ids, vocab_size, linear
 
     def log_probs(self, features: Tensor) -> Tensor:
         """(B, F) -> (B, V) log-probabilities normalised over `ids`, -inf elsewhere."""
         sub = self._linear(features).float().log_softmax(dim=-1)  # (B, N)
         full = sub.new_full((features.shape[0], self.vocab_size), float("-inf"))
         return full.index_copy_(1, self.ids.to(sub.device), sub)
+
+
+class ShortlistStepper:
+    """A search `Stepper`: the model's own step, its output layer restricted to a shortlist.
+
+    `extend` widens the scored set to the union with new sources (the
+    server's searches, which admit sentences while they run); `cover` keeps
+    it to the sentences still in the search, rebuilt only when newcomers
+    need pieces it lacks (the document walk, which would otherwise grow it
+    towards the whole vocabulary). Hypotheses already running score over the
+    new set from their next step on.
+    """
+
+    def __init__(self, model: Seq2Seq, shortlist: Shortlist) -> None:
+        self.model, self.shortlist = model, shortlist
+        self.layer = OutputLayer(model.output)
+        self.ids = torch.zeros(0, dtype=torch.long)
+        self.rows: OutputRows | None = None
+
+    def extend(self, pieces: Sequence[list[int]]) -> None:
+        """Score the union of the current set and what `pieces` (sources) may produce."""
+        self._use(torch.unique(torch.cat([self.ids, self.shortlist.ids(pieces)])))
+
+    def cover(self, joining: Sequence[list[int]], live: Sequence[list[int]]) -> None:
+        """Make sure the `joining` sources are covered, `live` being every source in the search (a superset).
+
+        The set grows as the union until it is half as large again as what
+        the live sentences need; it is then rebuilt over them alone.
+        Rebuilding on every join would cost more than it saves.
+        """
+        needed = self.shortlist.ids(joining)
+        if self.rows is not None and bool(torch.isin(needed, self.ids).all()):
+            return
+        union = torch.unique(torch.cat([self.ids, needed]))
+        live_ids = self.shortlist.ids(live)
+        self._use(union if len(union) <= 1.5 * len(live_ids) else live_ids)
+
+    def _use(self, ids: Tensor) -> None:
+        if self.rows is None or not torch.equal(ids, self.ids):
+            self.ids, self.rows = ids, self.layer.rows(ids)
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        return self.model.step(prev_tokens, state, enc, self.rows)

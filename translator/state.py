@@ -175,6 +175,11 @@ class EncoderCarry:
     def index_select(self, index: Tensor) -> EncoderCarry:
         return EncoderCarry(self.state.index_select(index), self.memory.index_select(index) if self.memory else None)
 
+    @staticmethod
+    def cat(carries: list[EncoderCarry]) -> EncoderCarry:
+        memories = [c.memory for c in carries if c.memory is not None]
+        return EncoderCarry(LSTMState.cat([c.state for c in carries]), Memory.cat(memories) if memories else None)
+
 
 @dataclass(frozen=True)
 class DocContext:
@@ -195,6 +200,11 @@ class DocContext:
     @property
     def batch_size(self) -> int:
         return self.encoder.batch_size
+
+    @property
+    def encoder_carry(self) -> EncoderCarry:
+        """The part the encoder continues from: it never depends on what the decoder produced."""
+        return EncoderCarry(self.encoder, self.memory)
 
     def _map(self, state: Callable[[LSTMState], LSTMState], memory: Callable[[Memory], Memory]) -> DocContext:
         return DocContext(state(self.encoder), state(self.decoder), memory(self.memory) if self.memory else None)

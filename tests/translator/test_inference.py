@@ -109,3 +109,42 @@ def test_int8_translates_like_the_float_model(trained_run: Path, synthetic_corpu
         genders = [h.split()[-2][-1] == r.split()[-2][-1] for h, r in zip(hyps[1::2], refs[1::2], strict=True)]
         assert sum(genders) / len(genders) >= 0.9, name  # the carried context still decides the gender
     assert abs(bleu["int8"] - bleu["fp32"]) < 3.0
+
+
+def test_a_document_continues_the_step_after_its_sentence_finishes(
+    trained_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Continuous batching: the job takes as many steps as its longest document, not one round per position.
+
+    Greedy search spends exactly one step per output piece plus EOS, so
+    translating each document sentence by sentence counts every sentence's
+    steps; with a lane per document the batched walk must then take the
+    longest document's total, where lock-step rounds would take the sum of
+    each position's longest sentence.
+    """
+    t = Translator.load(trained_run)
+    steps = 0
+    real_step = t.model.step
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal steps
+        steps += 1
+        return real_step(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(t.model, "step", counted)
+    # Outputs capped at half the source's length: a long first sentence beside short ones (the tiny
+    # model's own translations are all about as long); rounds wait for it, lanes do not.
+    t.config.decode = dataclasses.replace(t.config.decode, max_len_ratio=0.5, max_len_offset=0)
+    docs = [["look at that cow . it is very cute . look at that dog . it is very old ."], DOCS[1], DOCS[2]]
+    per_sentence = []
+    for doc in docs:
+        counts = []
+        for n in range(1, len(doc) + 1):
+            steps = 0
+            sentence_by_sentence(t, doc[:n], beam=1)
+            counts.append(steps - sum(counts))
+        per_sentence.append(counts)
+    rounds = sum(max(c[i] for c in per_sentence if len(c) > i) for i in range(max(map(len, per_sentence))))
+    steps = 0
+    t.translate_documents(docs, decode=dataclasses.replace(t.config.decode, beam_size=1, batch_size=len(docs)))
+    assert steps == max(sum(c) for c in per_sentence) < rounds

@@ -8,7 +8,13 @@ import torch
 from tests.conftest import tiny_config
 from translator.batch import pad_batch
 from translator.model import Seq2Seq
+from translator.state import DocContext, EncoderCarry
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+
+def carry_of(context: DocContext | None) -> EncoderCarry | None:
+    """What `encode` continues from (None for sentence-level models, whose contexts are None)."""
+    return context.encoder_carry if context is not None else None
 
 
 def model(context: str = "carry") -> Seq2Seq:
@@ -24,7 +30,7 @@ TARGETS = [[BOS_ID, 12, 13, 14], [BOS_ID, 15], [BOS_ID, 16, 17]]
 def test_encoder_shapes_and_mask() -> None:
     m = model()
     src, lengths = pad_batch(SOURCES)
-    enc, carry = m.encode(src, lengths, m.empty_context(3))
+    enc, carry = m.encode(src, lengths, carry_of(m.empty_context(3)))
     assert enc.states.shape == (3, 5, 64) and enc.keys.shape == (3, 5, 64) and enc.summary.shape == (3, 64)
     assert enc.mask.tolist() == [[True] * 5, [True] * 3 + [False] * 2, [True] * 2 + [False] * 3]
     assert torch.all(enc.states[1, 3:] == 0) and torch.all(enc.states[2, 2:] == 0)
@@ -36,8 +42,8 @@ def test_padding_does_not_change_a_sentence() -> None:
     m = model()
     with torch.no_grad():
         src, lengths = pad_batch(SOURCES)
-        enc, _ = m.encode(src, lengths, m.empty_context(3))
-        alone, _ = m.encode(*pad_batch(SOURCES[2:]), m.empty_context(1))
+        enc, _ = m.encode(src, lengths, carry_of(m.empty_context(3)))
+        alone, _ = m.encode(*pad_batch(SOURCES[2:]), carry_of(m.empty_context(1)))
         torch.testing.assert_close(enc.states[2, :2], alone.states[0], atol=1e-6, rtol=1e-5)
         tgt, tgt_len = pad_batch(TARGETS)
         batch = m.decode(tgt, tgt_len, m.init_state(enc, m.empty_context(3)), enc)
@@ -62,7 +68,7 @@ def test_teacher_forcing_equals_the_step_loop(context: str) -> None:
     with torch.no_grad():
         src, lengths = pad_batch(SOURCES)
         ctx = m.empty_context(3)
-        enc, _ = m.encode(src, lengths, ctx)
+        enc, _ = m.encode(src, lengths, carry_of(ctx))
         tgt, tgt_len = pad_batch(TARGETS)
         forced = m.decode(tgt, tgt_len, m.init_state(enc, ctx), enc)
         forced_lp = m.logits(forced.features).log_softmax(-1)
@@ -95,12 +101,12 @@ def test_context_changes_the_next_sentence_only_in_carry_mode() -> None:
         m = model(context)
         with torch.no_grad():
             src, lengths = pad_batch(SOURCES[:1])
-            enc0, enc_final = m.encode(src, lengths, m.empty_context(1))
+            enc0, enc_final = m.encode(src, lengths, carry_of(m.empty_context(1)))
             dec = m.decode(*pad_batch(TARGETS[:1]), m.init_state(enc0, m.empty_context(1)), enc0)
             carried = m.next_context(enc_final, dec.state)
             assert (carried is not None) == should_change
-            enc_a, _ = m.encode(src, lengths, m.empty_context(1))
-            enc_b, _ = m.encode(src, lengths, carried)
+            enc_a, _ = m.encode(src, lengths, carry_of(m.empty_context(1)))
+            enc_b, _ = m.encode(src, lengths, carry_of(carried))
             differs = not torch.allclose(enc_a.states, enc_b.states)
             differs |= not torch.allclose(m.init_state(enc_a, m.empty_context(1)).h, m.init_state(enc_b, carried).h)
         assert differs == should_change
@@ -129,17 +135,17 @@ def test_attend_puts_earlier_sentences_tokens_in_front_and_uses_them() -> None:
     slots = m.cfg.memory_tokens
     with torch.no_grad():
         first_src, first_len = pad_batch([[5, 6, 7, EOS_ID], [8, 9, 10, 11, 12, EOS_ID]])
-        _, carry = m.encode(first_src, first_len, m.empty_context(2))
+        _, carry = m.encode(first_src, first_len, carry_of(m.empty_context(2)))
         assert carry.memory is not None and carry.memory.mask.sum(1).tolist() == [4, 6]
         context = m.next_context(carry, m.empty_context(2).decoder)  # type: ignore[union-attr]
         src, lengths = pad_batch([[13, 14, EOS_ID], [13, 14, EOS_ID]])
-        enc, _ = m.encode(src, lengths, context)
+        enc, _ = m.encode(src, lengths, carry_of(context))
         assert enc.states.shape[1] == slots + 3 and enc.mask[:, slots:].all()
         assert enc.mask[:, :slots].sum(1).tolist() == [4, 6]
         # Same current sentence, same (zero) LSTM states: only the memory differs between the rows.
         bare = context.index_select(torch.tensor([0, 0]))  # type: ignore[union-attr]
         bare = type(bare)(bare.encoder, bare.decoder, context.memory)  # type: ignore[union-attr]
-        enc, _ = m.encode(src, lengths, bare)
+        enc, _ = m.encode(src, lengths, carry_of(bare))
         state = m.init_state(enc, bare)
         out = m.step(torch.tensor([BOS_ID, BOS_ID]), state, enc)
         assert not torch.allclose(out.log_probs[0], out.log_probs[1])

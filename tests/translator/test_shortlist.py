@@ -14,10 +14,10 @@ from tests.conftest import tiny_config
 from translator import checkpoint
 from translator.cli import main
 from translator.corpus import read_corpus
-from translator.inference import ShortlistStepper, Translator
+from translator.inference import Translator
 from translator.model import Seq2Seq
 from translator.search import greedy_search
-from translator.shortlist import OutputRows, Shortlist
+from translator.shortlist import OutputLayer, Shortlist, ShortlistStepper
 from translator.tokenizer import EOS_ID, UNK_ID, Tokenizer
 
 # Piece ids > EOS_ID (3). Source 10 goes with target 20 (always), source 11 with 22, source 12
@@ -58,7 +58,7 @@ def test_restricted_scores_are_the_full_layer_renormalised(int8: bool) -> None:
         layer = torch.ao.quantization.quantize_dynamic(nn.Sequential(layer), {nn.Linear}, dtype=torch.qint8)[0]
     ids = torch.tensor([2, 3, 7, 19, 40])
     x = torch.randn(4, 8)
-    got = OutputRows(layer, ids, 50).log_probs(x)
+    got = OutputLayer(layer).rows(ids).log_probs(x)
     expected = layer(x)[:, ids].log_softmax(-1)
     assert torch.allclose(got[:, ids], expected, atol=1e-5)
     outside = torch.ones(50, dtype=torch.bool)
@@ -78,6 +78,24 @@ def test_full_vocabulary_shortlist_translates_exactly_like_no_shortlist(tokenize
     assert [[x.text for x in d] for d in short] == [[x.text for x in d] for d in plain]
     scores = [x.score for d in short for x in d]
     assert scores == pytest.approx([x.score for d in plain for x in d], abs=1e-5)
+
+
+def test_cover_widens_to_the_union_then_rebuilds_over_the_live_sentences(tokenizer: Tokenizer) -> None:
+    cfg = tiny_config().override([f"model.vocab_size={tokenizer.vocab_size}"])
+    vocab = tokenizer.vocab_size
+    shortlist = Shortlist(torch.tensor([4]), torch.arange(vocab).unsqueeze(1))  # each piece lists itself only
+    stepper = ShortlistStepper(Seq2Seq(cfg.model).eval(), shortlist)
+    a, b, c = list(range(10, 20)), list(range(20, 30)), [30, 31]
+    stepper.cover([a], [a])
+    assert stepper.ids.tolist() == [UNK_ID, EOS_ID, 4, *a]
+    rows = stepper.rows
+    stepper.cover([a], [a, b])  # already covered: nothing is rebuilt
+    assert stepper.rows is rows
+    stepper.cover([b], [a, b])  # the union is what the live sentences need anyway
+    assert stepper.ids.tolist() == [UNK_ID, EOS_ID, 4, *a, *b]
+    stepper.cover([c], [c])  # a and b have left: the union (25) is far above what c needs (5)
+    assert stepper.ids.tolist() == [UNK_ID, EOS_ID, 4, *c]
+    assert stepper.rows is not None and stepper.rows.ids is stepper.ids
 
 
 def test_training_writes_a_shortlist_of_its_vocabulary(trained_run: Path) -> None:
