@@ -261,6 +261,7 @@ OURS = [
     ("beam5.int8", 5, ["--int8"]),
     ("beam5.shortlist", 5, ["--shortlist"]),
     ("beam5.int8.shortlist", 5, ["--int8", "--shortlist"]),
+    ("beam1.int8", 1, ["--int8"]),
     ("beam1.int8.shortlist", 1, ["--int8", "--shortlist"]),
 ]
 
