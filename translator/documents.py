@@ -3,9 +3,9 @@
 A document's sentences must be decoded in order: each starts from the
 decoder state its predecessor ended in. Decoding documents in lock-step
 rounds (sentence i of every document, then sentence i + 1) makes every
-round wait for its longest sentence: on the Bible test set (30 chapters)
-greedy search took 3,244 decoding steps that way, where the longest chapter
-alone needs 1,756. So, as the server's batcher does for requests, one beam
+round wait for its longest sentence, while a job needs no more steps than
+its longest document does (tests/translator/test_inference.py checks that it
+takes exactly that many). So, as the server's batcher does for requests, one beam
 search runs for the whole job, and a document's next sentence joins it the
 step its previous sentence finishes; when a document ends, a waiting one
 takes its lane.
@@ -14,8 +14,8 @@ The encoder needs only source text (its carry is the forward LSTM's state
 and the memory of earlier source tokens, never what the decoder produced),
 so sentences are encoded ahead, batched across documents, at most
 `LOOKAHEAD` per document: a sentence joining the search then costs only its
-decoder's initial state, not an encoder call of its own (8 ms for one
-sentence against 66 ms for thirty, at the reference size).
+decoder's initial state, not an encoder call of its own (whose fixed cost
+would be paid once per sentence instead of once per batch).
 """
 
 from __future__ import annotations
@@ -57,9 +57,13 @@ class _Lane:
     encoder_carry: EncoderCarry | None  # what encoding its next sentence continues from
     context: DocContext | None = None  # what its last translated sentence left (None: the start)
     encoded: collections.deque[_Encoded] = field(default_factory=collections.deque)
-    n_encoded: int = 0
     live: _Encoded | None = None  # the sentence in the search
     results: list[Translation] = field(default_factory=list)
+
+    @property
+    def n_encoded(self) -> int:
+        """Sentences encoded so far: translated, in the search, or waiting."""
+        return len(self.results) + (self.live is not None) + len(self.encoded)
 
     @property
     def wants_encoding(self) -> bool:
@@ -148,4 +152,3 @@ class DocumentWalk:
             row = torch.tensor([i], device=device)
             lane.encoder_carry = final.index_select(row)
             lane.encoded.append(_Encoded(enc.index_select(row).trim(), lane.encoder_carry, max_len[i]))
-            lane.n_encoded += 1

@@ -229,12 +229,8 @@ class DocContext:
 
     @staticmethod
     def cat(contexts: list[DocContext]) -> DocContext:
-        memories = [c.memory for c in contexts if c.memory is not None]
-        return DocContext(
-            LSTMState.cat([c.encoder for c in contexts]),
-            LSTMState.cat([c.decoder for c in contexts]),
-            Memory.cat(memories) if memories else None,
-        )
+        encoder = EncoderCarry.cat([c.encoder_carry for c in contexts])
+        return DocContext(encoder.state, LSTMState.cat([c.decoder for c in contexts]), encoder.memory)
 
 
 def _zeros_like(state: LSTMState) -> LSTMState:
