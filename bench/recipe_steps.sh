@@ -4,18 +4,24 @@
 # Needs the SentencePiece model that bench/compare_opennmt.sh made (or any: SPM=...).
 #   bench/recipe_steps.sh                      # the five runs of docs/benchmark.md (~1 hour)
 #   STEPS=50 bench/recipe_steps.sh             # a quick look
+#   SIZE=default bench/recipe_steps.sh base untied   # some runs, at configs/bible.yaml's own size
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bible-en-es}
 SPM=${SPM:-.bench/compare/spm.model}
 WORK=${WORK:-.bench/recipe}
 STEPS=${STEPS:-250}
+SIZE=${SIZE:-reference}  # reference: OpenNMT-py's size (bench/compare_opennmt.py); default: configs/bible.yaml's
 [ -x .venv/bin/nmt ] || bash scripts/setup.sh
 mkdir -p "$WORK"
 base=(data.train="$DATA/train" data.dev="$DATA/dev" data.spm_model="$SPM"
-    model.enc_layers=2 model.dec_layers=2 model.dropout=0.3
-    train.lanes=55 train.lr=0.002 train.schedule=inverse_sqrt train.warmup_steps=100 train.max_steps="$STEPS"
+    train.lr=0.002 train.schedule=inverse_sqrt train.warmup_steps=100 train.max_steps="$STEPS"
     train.valid_every=100000000 train.patience=0 train.threads=2 train.save_every=100000 train.tensorboard=false)
+case $SIZE in
+    reference) base+=(model.enc_layers=2 model.dec_layers=2 model.dropout=0.3 train.lanes=55) ;;
+    default) ;;
+    *) echo "SIZE must be reference or default, got $SIZE" >&2; exit 2 ;;
+esac
 run() {
     local name=$1 sets=()
     shift
@@ -30,8 +36,17 @@ print(f"{sys.argv[1]:10} dev NLL {valid['nll']:.2f}  dev BLEU {valid['bleu']:.2f
       f"last train loss {train[-1]['loss']:.2f}  tokens/s {statistics.mean(r['tok_s'] for r in train[1:]):,.0f}")
 PY
 }
-run base
-run nols train.label_smoothing=0
-run clip5 train.clip_norm=5
-run untied model.tie_output=false
-run lanes110 train.lanes=110 train.bptt_sentences=1
+declare -A change=(
+    [base]=""
+    [nols]="train.label_smoothing=0"
+    [clip5]="train.clip_norm=5"
+    [untied]="model.tie_output=false"
+    [lanes110]="train.lanes=110 train.bptt_sentences=1"
+)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(base nols clip5 untied lanes110)
+for name in "${names[@]}"; do
+    [ -v "change[$name]" ] || { echo "unknown run $name (one of: ${!change[*]})" >&2; exit 2; }
+    # shellcheck disable=SC2086  # a change is several words on purpose
+    run "$name" ${change[$name]}
+done

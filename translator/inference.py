@@ -28,7 +28,7 @@ from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
 from translator.documents import DocumentWalk
 from translator.model import Seq2Seq
-from translator.search import Hypothesis, Stepper, beam_search, greedy_search
+from translator.search import Hypothesis, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
@@ -129,18 +129,9 @@ class Translator:
         pieces = self.tokenizer.encode_batch(sources)
         start = self.prepare(pieces, context, decode, max_lengths)
         stepper = self.stepper(decode, pieces)
-        if decode.beam_size > 1:
-            nbest = beam_search(
-                stepper,
-                start.enc,
-                start.state,
-                start.max_len,
-                decode.beam_size,
-                decode.n_best,
-                decode.length_penalty,
-            )
-        else:
-            nbest = [[h] for h in greedy_search(stepper, start.enc, start.state, start.max_len, decode.length_penalty)]
+        nbest = beam_search(
+            stepper, start.enc, start.state, start.max_len, decode.beam_size, decode.n_best, decode.length_penalty
+        )
         return self.finish(nbest, start.encoder_final)
 
     def stepper(self, decode: DecodeConfig, pieces: Sequence[list[int]]) -> Stepper:
@@ -150,7 +141,8 @@ class Translator:
         if self.shortlist is None:
             raise ValueError("this checkpoint has no vocabulary shortlist; add one with `nmt shortlist`")
         stepper = ShortlistStepper(self.model, self.shortlist)
-        stepper.extend(pieces)
+        if pieces:  # else the caller covers what joins (the document walk)
+            stepper.extend(pieces)
         return stepper
 
     @torch.inference_mode()

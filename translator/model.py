@@ -34,9 +34,10 @@ from translator.tokenizer import PAD_ID
 
 
 class StepOutput(NamedTuple):
-    log_probs: Tensor  # (B, V)
+    log_probs: Tensor  # (B, N): over the whole vocabulary (N = V), or over a shortlist's pieces
     state: LSTMState  # (Ld, B, Hd)
     attention: Tensor  # (B, S)
+    ids: Tensor | None = None  # (N,) the piece of each column of a shortlist's scores; None: column = piece
 
 
 class DecodeOutput(NamedTuple):
@@ -114,10 +115,15 @@ class Seq2Seq(nn.Module):
     def step(
         self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput, output: OutputRows | None = None
     ) -> StepOutput:
-        """One decoding step for (B,) previous tokens; `output` restricts scoring to a shortlist."""
+        """One decoding step for (B,) previous tokens.
+
+        `output` restricts scoring to a shortlist: the scores then have one
+        column per shortlisted piece (`StepOutput.ids`), so the search's top-k
+        runs over those alone, not over a full-vocabulary row of -inf.
+        """
         features, new_state, weights = self.decoder(prev_tokens.unsqueeze(1), None, state, enc)
         if output is not None:
-            return StepOutput(output.log_probs(features[:, 0]), new_state, weights[:, 0])
+            return StepOutput(output.log_probs(features[:, 0]), new_state, weights[:, 0], output.ids)
         log_probs = self.logits(features[:, 0]).log_softmax(dim=-1)  # (B, V)
         return StepOutput(log_probs, new_state, weights[:, 0])
 

@@ -1,8 +1,10 @@
-"""Greedy and beam search over the model's `step`, batched in tensor ops.
+"""Beam search over the model's `step`, batched in tensor ops; greedy search is a beam of one.
 
-Both searches see the model only through `step(prev_tokens, state, enc)`
+The search sees the model only through `step(prev_tokens, state, enc)`
 and the `index_select` of the state and encoder values, so a scripted fake
-stepper can test them against scores computed by hand.
+stepper can test it against scores computed by hand. A step's scores may
+cover a shortlist of pieces only (`StepOutput.ids`): the search ranks its
+columns and maps the ones it keeps back to pieces.
 
 Each finished hypothesis keeps the decoder state that produced its EOS: in
 document mode the best hypothesis's state is what the next sentence
@@ -39,50 +41,6 @@ class Hypothesis:
 def normalise(log_prob: Tensor | float, length: int, alpha: float) -> Tensor | float:
     """Score used to rank hypotheses of different lengths: log_prob / length**alpha."""
     return log_prob / (length**alpha) if alpha else log_prob
-
-
-def greedy_search(
-    model: Stepper, enc: EncoderOutput, state: LSTMState, max_len: Tensor, alpha: float = 0.0
-) -> list[Hypothesis]:
-    """Arg-max decoding of a batch; `max_len` (B,) caps each row (EOS forced there).
-
-    `score` is normalised with `alpha` as beam search's is, so scores of both searches compare.
-
-    Finished rows keep running in the batch (cheaper than re-indexing every
-    step for the small batches greedy decoding serves) but stop changing.
-    """
-    batch, device = max_len.shape[0], enc.states.device
-    max_len = max_len.to(device)
-    prev = torch.full((batch,), BOS_ID, dtype=torch.long, device=device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=device)
-    log_prob = torch.zeros(batch, device=device)
-    final = state
-    tokens: list[Tensor] = []
-    for t in range(int(max_len.max())):
-        out = model.step(prev, state, enc)
-        lp = _force_eos(out.log_probs, t + 1 >= max_len)
-        best_lp, best = lp.max(dim=-1)  # (B,)
-        best = best.masked_fill(finished, EOS_ID)
-        log_prob += best_lp.masked_fill(finished, 0.0)
-        newly = best.eq(EOS_ID) & ~finished
-        final = out.state.where(newly, final)
-        finished |= newly
-        tokens.append(best)
-        state, prev = out.state, best
-        if bool(finished.all()):
-            break
-    generated = torch.stack(tokens, dim=1)  # (B, t)
-    lengths = _lengths_until_eos(generated)
-    rows = generated.tolist()
-    return [
-        Hypothesis(
-            rows[b][: lengths[b]],
-            float(normalise(float(log_prob[b]), lengths[b] + 1, alpha)),
-            float(log_prob[b]),
-            final.index_select(torch.tensor([b], device=device)),
-        )
-        for b in range(batch)
-    ]
 
 
 def beam_search(
@@ -150,10 +108,10 @@ class BeamSearch:
         beams, k = self.beams, self.k
         out = self.model.step(beams.prev_tokens(), self.state, self.enc)
         at_limit = beams.steps + 1 >= self.max_len
-        vocab = out.log_probs.shape[-1]
-        lp = _force_eos(out.log_probs, at_limit.repeat_interleave(k)).view(-1, k, vocab)
-        top_scores, top_index = (beams.scores.unsqueeze(-1) + lp).view(-1, k * vocab).topk(2 * k, dim=1)
-        origin, token = top_index // vocab, top_index % vocab  # (n, 2K)
+        width = out.log_probs.shape[-1]  # the vocabulary, or a shortlist
+        lp = _force_eos(out.log_probs, at_limit.repeat_interleave(k), out.ids).view(-1, k, width)
+        top_scores, top_index = (beams.scores.unsqueeze(-1) + lp).view(-1, k * width).topk(2 * k, dim=1)
+        origin, token = top_index // width, _pieces(top_index % width, out.ids)  # (n, 2K)
         _finalize(self.finished, beams, out.state, top_scores, origin, token, self.alpha)
         self.beams, rows = beams.advance(top_scores, origin, token)
         self.state = out.state.index_select(rows)
@@ -271,19 +229,16 @@ def _finalize(
         )
 
 
-def _force_eos(log_probs: Tensor, at_limit: Tensor) -> Tensor:
-    """Rows at their length limit may only produce EOS."""
+def _force_eos(log_probs: Tensor, at_limit: Tensor, ids: Tensor | None) -> Tensor:
+    """Rows at their length limit may only produce EOS (whose column `ids` locates)."""
     if not bool(at_limit.any()):
         return log_probs
+    eos = EOS_ID if ids is None else torch.searchsorted(ids, EOS_ID)  # shortlists are sorted and keep EOS
     forced = torch.full_like(log_probs, float("-inf"))
-    forced[:, EOS_ID] = log_probs[:, EOS_ID]
+    forced[:, eos] = log_probs[:, eos]
     return torch.where(at_limit.unsqueeze(1), forced, log_probs)
 
 
-def _lengths_until_eos(tokens: Tensor) -> list[int]:
-    """Per row, the number of tokens before the first EOS (all if none)."""
-    is_eos = tokens.eq(EOS_ID)
-    first = torch.where(
-        is_eos.any(1), is_eos.int().argmax(1), torch.full_like(is_eos[:, 0], tokens.shape[1], dtype=torch.long)
-    )
-    return [int(x) for x in first]
+def _pieces(columns: Tensor, ids: Tensor | None) -> Tensor:
+    """The pieces that columns of a step's scores stand for."""
+    return columns if ids is None else ids[columns]

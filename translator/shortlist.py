@@ -13,9 +13,10 @@ from co-occurrence counts in the training corpus, read once when training starts
 - the batch's own source pieces (names and numbers pass through a joint vocabulary) and EOS/UNK.
 
 Scores are renormalised over the shortlist (the softmax runs over it alone), so a hypothesis
-scores the same as it would with a model whose vocabulary were the shortlist. Pieces outside get
--inf, so greedy and beam search need no change. When every piece the full search would pick is
-in the shortlist, the translation is identical; `docs/benchmark.md` reports the BLEU it costs.
+scores the same as it would with a model whose vocabulary were the shortlist. The search sees
+one column per shortlisted piece and maps the columns it picks back to pieces (`StepOutput.ids`).
+When every piece the full search would pick is in the shortlist, the translation is identical;
+`docs/benchmark.md` reports the BLEU it costs.
 """
 
 from __future__ import annotations
@@ -133,28 +134,28 @@ class OutputLayer:
         self.vocab_size, self.in_features = self.weight.shape
 
     def rows(self, ids: Tensor) -> OutputRows:
-        """The layer restricted to the rows `ids` (sorted piece ids)."""
+        """The layer restricted to the rows `ids` (sorted piece ids, EOS among them: the search needs it)."""
+        if not bool(torch.isin(torch.tensor(EOS_ID), ids)):
+            raise ValueError("shortlist: the restricted output layer must keep EOS")
         rows_on = ids.to(self.weight.device)
         weight, bias = self.weight[rows_on], self.bias[rows_on] if self.bias is not None else None
         if not self.int8:
-            return OutputRows(ids, self.vocab_size, lambda x: F.linear(x, weight, bias))
+            return OutputRows(rows_on, lambda x: F.linear(x, weight, bias))
         qweight = torch.quantize_per_tensor(weight, self.scale, self.zero_point, torch.qint8)
         packed = torch.ops.quantized.linear_prepack(qweight, bias)  # what nnqd.Linear holds, packed once
         # reduce_range as nnqd.Linear's forward passes it (fbgemm's 7-bit activations), so scores match the layer's
-        return OutputRows(ids, self.vocab_size, lambda x: torch.ops.quantized.linear_dynamic(x, packed, True))
+        return OutputRows(rows_on, lambda x: torch.ops.quantized.linear_dynamic(x, packed, True))
 
 
 class OutputRows:
     """An output layer restricted to the rows `ids` (built by `OutputLayer.rows`)."""
 
-    def __init__(self, ids: Tensor, vocab_size: int, linear: Callable[[Tensor], Tensor]) -> None:
-        self.ids, self.vocab_size, self._linear = ids, vocab_size, linear
+    def __init__(self, ids: Tensor, linear: Callable[[Tensor], Tensor]) -> None:
+        self.ids, self._linear = ids, linear
 
     def log_probs(self, features: Tensor) -> Tensor:
-        """(B, F) -> (B, V) log-probabilities normalised over `ids`, -inf elsewhere."""
-        sub = self._linear(features).float().log_softmax(dim=-1)  # (B, N)
-        full = sub.new_full((features.shape[0], self.vocab_size), float("-inf"))
-        return full.index_copy_(1, self.ids.to(sub.device), sub)
+        """(B, F) -> (B, N) log-probabilities over the N pieces `ids` (column j is piece ids[j])."""
+        return self._linear(features).float().log_softmax(dim=-1)
 
 
 class ShortlistStepper:
@@ -168,15 +169,19 @@ class ShortlistStepper:
     new set from their next step on.
     """
 
+    full_above = 0.25  # of the vocabulary: a larger set does not pay for restricting the layer (docs/benchmark.md)
+
     def __init__(self, model: Seq2Seq, shortlist: Shortlist) -> None:
         self.model, self.shortlist = model, shortlist
         self.layer = OutputLayer(model.output)
-        self.ids = torch.zeros(0, dtype=torch.long)
-        self.rows: OutputRows | None = None
+        self.ids: Tensor | None = torch.zeros(0, dtype=torch.long)  # None: the whole vocabulary
+        self.rows: OutputRows | None = None  # None: the model's own output layer
+        self._full_with = 0  # live sentences when `cover` last went to the whole vocabulary
 
     def extend(self, pieces: Sequence[list[int]]) -> None:
         """Score the union of the current set and what `pieces` (sources) may produce."""
-        self._use(torch.unique(torch.cat([self.ids, self.shortlist.ids(pieces)])))
+        if self.ids is not None:
+            self._use(torch.unique(torch.cat([self.ids, self.shortlist.ids(pieces)])))
 
     def cover(self, joining: Sequence[list[int]], live: Sequence[list[int]]) -> None:
         """Make sure the `joining` sources are covered, `live` being every source in the search (a superset).
@@ -185,15 +190,22 @@ class ShortlistStepper:
         the live sentences need; it is then rebuilt over them alone.
         Rebuilding on every join would cost more than it saves.
         """
+        if self.ids is None and len(live) >= self._full_with:
+            return  # scoring everything; as many sentences as then would need as much again
         needed = self.shortlist.ids(joining)
-        if self.rows is not None and bool(torch.isin(needed, self.ids).all()):
+        if self.ids is not None and bool(torch.isin(needed, self.ids).all()):
             return
-        union = torch.unique(torch.cat([self.ids, needed]))
         live_ids = self.shortlist.ids(live)
+        union = torch.unique(torch.cat([self.ids, needed])) if self.ids is not None else live_ids
         self._use(union if len(union) <= 1.5 * len(live_ids) else live_ids)
+        if self.ids is None:
+            self._full_with = len(live)
 
     def _use(self, ids: Tensor) -> None:
-        if self.rows is None or not torch.equal(ids, self.ids):
+        """Score `ids` from now on; the whole vocabulary once they are more than `full_above` of it."""
+        if len(ids) > self.full_above * self.layer.vocab_size:
+            self.ids, self.rows = None, None
+        elif self.ids is None or not torch.equal(ids, self.ids):
             self.ids, self.rows = ids, self.layer.rows(ids)
 
     def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:

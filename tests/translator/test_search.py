@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from translator.model import StepOutput
-from translator.search import BeamSearch, Hypothesis, beam_search, greedy_search
+from translator.search import BeamSearch, Hypothesis, Stepper, beam_search
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID
 
@@ -45,6 +45,16 @@ class ScriptedStepper:
         return StepOutput(log_probs, LSTMState(h, state.c), torch.zeros(len(sentences), 1))
 
 
+class ShortlistedStepper(ScriptedStepper):
+    """The same chain, scored over its only possible pieces, one column each (as a shortlist is)."""
+
+    ids = torch.tensor([EOS_ID, A, B])
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        out = super().step(prev_tokens, state, enc)
+        return out._replace(log_probs=out.log_probs[:, self.ids], ids=self.ids)
+
+
 def start(batch: int) -> tuple[EncoderOutput, LSTMState]:
     h = torch.zeros(1, batch, 2)
     h[0, :, 1] = torch.arange(batch, dtype=torch.float)
@@ -55,6 +65,13 @@ def start(batch: int) -> tuple[EncoderOutput, LSTMState]:
         torch.zeros(batch, 1),
     )
     return enc, LSTMState(h, torch.zeros(1, batch, 2))
+
+
+def greedy(
+    model: Stepper, enc: EncoderOutput, state: LSTMState, max_len: Tensor, alpha: float = 0.0
+) -> list[Hypothesis]:
+    """Greedy search: a beam of one."""
+    return [hyps[0] for hyps in beam_search(model, enc, state, max_len, beam_size=1, alpha=alpha)]
 
 
 def brute_force(sentence: int, max_len: int, alpha: float) -> list[tuple[float, list[int]]]:
@@ -88,26 +105,25 @@ def test_hypothesis_keeps_the_state_that_produced_its_eos() -> None:
         for h in hyps:
             assert h.state.h.shape == (1, 1, 2)
             assert float(h.state.h[0, 0, 0]) == len(h.tokens) + 1  # one step per token plus EOS
-    for sentence, h in enumerate(greedy_search(ScriptedStepper(), enc, state, torch.tensor([4, 4, 4]))):
+    for sentence, h in enumerate(greedy(ScriptedStepper(), enc, state, torch.tensor([4, 4, 4]))):
         assert float(h.state.h[0, 0, 0]) == len(h.tokens) + 1
         assert float(h.state.h[0, 0, 1]) == sentence
 
 
-def test_greedy_equals_beam_of_one_and_takes_the_argmax_path() -> None:
+def test_beam_of_one_takes_the_argmax_path() -> None:
     max_len = torch.tensor([5, 3, 4])
     enc, state = start(3)
-    greedy = greedy_search(ScriptedStepper(), enc, state, max_len)
-    beam = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=1, alpha=0.0)
-    for sentence, (g, b) in enumerate(zip(greedy, beam, strict=True)):
-        assert g.tokens == b[0].tokens
-        assert g.log_prob == pytest.approx(b[0].log_prob, abs=1e-5)
-        t, prev, path = table(sentence), BOS_ID, []
-        for _ in range(int(max_len[sentence]) - 1):
-            prev = int(t[prev].argmax())
-            if prev == EOS_ID:
+    for sentence, g in enumerate(greedy(ScriptedStepper(), enc, state, max_len)):
+        t, prev, path, log_prob = table(sentence), BOS_ID, [], 0.0
+        for _ in range(int(max_len[sentence])):
+            pick = int(t[prev].argmax()) if len(path) + 1 < int(max_len[sentence]) else EOS_ID  # EOS at the limit
+            log_prob += float(t[prev, pick])
+            if pick == EOS_ID:
                 break
-            path.append(prev)
+            path.append(pick)
+            prev = pick
         assert g.tokens == path
+        assert g.log_prob == pytest.approx(log_prob, abs=1e-5)
 
 
 def test_length_limit_forces_eos() -> None:
@@ -117,7 +133,7 @@ def test_length_limit_forces_eos() -> None:
     hyps = beam_search(ScriptedStepper(), enc, state, torch.tensor([1, 2]), beam_size=3)
     assert hyps[0][0].tokens == []
     assert len(hyps[1][0].tokens) <= 1
-    assert all(len(h.tokens) == 0 for h in greedy_search(ScriptedStepper(), enc, state, torch.tensor([1, 1])))
+    assert all(len(h.tokens) == 0 for h in greedy(ScriptedStepper(), enc, state, torch.tensor([1, 1])))
 
 
 def test_n_best_must_fit_in_the_beam() -> None:
@@ -161,11 +177,18 @@ def test_sentences_joining_a_running_search_get_the_same_results() -> None:
         assert [float(h.state.h[0, 0, 0]) for h in got] == [float(h.state.h[0, 0, 0]) for h in want]
 
 
-def test_greedy_scores_are_normalised_like_beam_scores() -> None:
-    max_len = torch.tensor([5, 3, 4])
+def test_greedy_scores_are_length_normalised() -> None:
     enc, state = start(3)
-    greedy = greedy_search(ScriptedStepper(), enc, state, max_len, alpha=1.0)
-    beam = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=1, alpha=1.0)
-    for g, [b] in zip(greedy, beam, strict=True):
-        assert g.tokens == b.tokens and g.score == pytest.approx(b.score, abs=1e-6)
+    for g in greedy(ScriptedStepper(), enc, state, torch.tensor([5, 3, 4]), alpha=1.0):
         assert g.score == pytest.approx(g.log_prob / (len(g.tokens) + 1), abs=1e-6)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_searches_over_shortlist_columns_find_what_full_rows_give(beam: int) -> None:
+    max_len = torch.tensor([4, 1, 3, 5])  # 1: EOS forced at once, through its column
+    enc, state = start(4)
+    full = beam_search(ScriptedStepper(), enc, state, max_len, beam_size=beam, n_best=beam)
+    short = beam_search(ShortlistedStepper(), enc, state, max_len, beam_size=beam, n_best=beam)
+    assert [[h.tokens for h in hs] for hs in short] == [[h.tokens for h in hs] for hs in full]
+    assert [h.score for hs in short for h in hs] == pytest.approx([h.score for hs in full for h in hs], abs=1e-6)
+    assert any(h.tokens for hs in short for h in hs)  # pieces, not column numbers, come out

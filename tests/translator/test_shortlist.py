@@ -16,7 +16,7 @@ from translator.cli import main
 from translator.corpus import read_corpus
 from translator.inference import Translator
 from translator.model import Seq2Seq
-from translator.search import greedy_search
+from translator.search import beam_search
 from translator.shortlist import OutputLayer, Shortlist, ShortlistStepper
 from translator.tokenizer import EOS_ID, UNK_ID, Tokenizer
 
@@ -59,15 +59,20 @@ def test_restricted_scores_are_the_full_layer_renormalised(int8: bool) -> None:
     ids = torch.tensor([2, 3, 7, 19, 40])
     x = torch.randn(4, 8)
     got = OutputLayer(layer).rows(ids).log_probs(x)
-    expected = layer(x)[:, ids].log_softmax(-1)
-    assert torch.allclose(got[:, ids], expected, atol=1e-5)
-    outside = torch.ones(50, dtype=torch.bool)
-    outside[ids] = False
-    assert torch.isneginf(got[:, outside]).all()
+    assert got.shape == (4, 5)  # one column per kept piece
+    assert torch.allclose(got, layer(x)[:, ids].log_softmax(-1), atol=1e-5)
+
+
+def test_restricted_layer_must_keep_eos() -> None:
+    with pytest.raises(ValueError, match="EOS"):
+        OutputLayer(nn.Linear(8, 50)).rows(torch.tensor([5, 7]))
 
 
 @pytest.mark.parametrize("beam", [1, 3])
-def test_full_vocabulary_shortlist_translates_exactly_like_no_shortlist(tokenizer: Tokenizer, beam: int) -> None:
+def test_full_vocabulary_shortlist_translates_exactly_like_no_shortlist(
+    tokenizer: Tokenizer, beam: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ShortlistStepper, "full_above", 1.0)  # restrict the layer even to all of it
     cfg = tiny_config().override([f"model.vocab_size={tokenizer.vocab_size}", "decode.max_len_offset=3"])
     torch.manual_seed(0)
     everything = Shortlist(torch.arange(tokenizer.vocab_size), torch.zeros(tokenizer.vocab_size, 1, dtype=torch.long))
@@ -96,6 +101,11 @@ def test_cover_widens_to_the_union_then_rebuilds_over_the_live_sentences(tokeniz
     stepper.cover([c], [c])  # a and b have left: the union (25) is far above what c needs (5)
     assert stepper.ids.tolist() == [UNK_ID, EOS_ID, 4, *c]
     assert stepper.rows is not None and stepper.rows.ids is stepper.ids
+    most = list(range(5, int(vocab * ShortlistStepper.full_above) + 5))
+    stepper.cover([most], [most, c])  # more than `full_above` of the vocabulary: the model's own layer
+    assert stepper.ids is None and stepper.rows is None
+    stepper.cover([c], [c])  # small again: restricted again
+    assert stepper.ids is not None and stepper.ids.tolist() == [UNK_ID, EOS_ID, 4, *c]
 
 
 def test_training_writes_a_shortlist_of_its_vocabulary(trained_run: Path) -> None:
@@ -109,7 +119,7 @@ def test_training_writes_a_shortlist_of_its_vocabulary(trained_run: Path) -> Non
 def test_greedy_through_a_tight_shortlist_keeps_every_translation_it_covers(
     trained_run: Path, synthetic_corpus: dict[str, str], int8: bool
 ) -> None:
-    """Greedy search picks the same piece whenever the full search's pick is in the shortlist."""
+    """Greedy search (a beam of one) picks the same piece whenever the full search's pick is in the shortlist."""
     t = Translator.load(trained_run, int8=int8)
     train = read_corpus(synthetic_corpus["train"], "en", "es")
     pairs = [
@@ -124,8 +134,8 @@ def test_greedy_through_a_tight_shortlist_keeps_every_translation_it_covers(
         assert isinstance(stepper, ShortlistStepper) and len(stepper.ids) < t.tokenizer.vocab_size // 2
         with torch.inference_mode():
             start = t.prepare([sentence], None, decode)
-            [plain] = greedy_search(t.model, start.enc, start.state, start.max_len)
-            [short] = greedy_search(stepper, start.enc, start.state, start.max_len)
+            [[plain]] = beam_search(t.model, start.enc, start.state, start.max_len, beam_size=1)
+            [[short]] = beam_search(stepper, start.enc, start.state, start.max_len, beam_size=1)
         allowed = set(stepper.ids.tolist())
         assert set(short.tokens) <= allowed
         if set(plain.tokens) <= allowed:

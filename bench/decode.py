@@ -1,0 +1,80 @@
+"""Decoding options side by side on one model: interleaved rounds, so the machine's drift hits all alike.
+
+    python bench/decode.py --model .bench/compare-untied/ours beam5+int8 beam5+int8+shortlist --rounds 4
+
+Each variant is `beam<K>` or `greedy`, plus `+int8` and/or `+shortlist`. Every round translates the
+test split once per variant, in document mode (what `nmt translate` does), in one process, so
+start-up and model loading are not timed (unlike `bench/compare_opennmt.sh`). This 2-core machine's
+speed drifts by 10-20% within minutes: compare medians of a run, never figures of two runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import time
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+from translator.corpus import read_corpus
+from translator.inference import Translator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str
+    beam: int
+    int8: bool
+    shortlist: bool
+
+    @classmethod
+    def parse(cls, name: str) -> Variant:
+        search, *options = name.split("+")
+        if search != "greedy" and not (search.startswith("beam") and search[4:].isdigit()):
+            raise argparse.ArgumentTypeError(f"{name}: starts with greedy or beam<K>")
+        if unknown := set(options) - {"int8", "shortlist"}:
+            raise argparse.ArgumentTypeError(f"{name}: unknown options {sorted(unknown)}")
+        return cls(name, 1 if search == "greedy" else int(search[4:]), "int8" in options, "shortlist" in options)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    shared = ROOT.parent / "shared/data/bible-en-es"
+    parser.add_argument("variants", nargs="+", type=Variant.parse)
+    parser.add_argument("--model", type=Path, required=True, help="checkpoint or run directory")
+    parser.add_argument("--data", type=Path, default=shared if shared.exists() else ROOT / "data/bible-en-es")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    docs = read_corpus(args.data / args.split, "en", "es")
+    sources, refs = [d.sources for d in docs], [t for d in docs for t in d.targets]
+    models = {int8: Translator.load(args.model, int8=int8) for int8 in {v.int8 for v in args.variants}}
+    seconds: dict[str, list[float]] = {v.name: [] for v in args.variants}
+    bleu: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for v in args.variants:
+            t = models[v.int8]
+            decode = dataclasses.replace(t.config.decode, beam_size=v.beam, shortlist=v.shortlist, batch_size=64)
+            start = time.perf_counter()
+            out = t.translate_documents(sources, decode=decode)
+            seconds[v.name].append(time.perf_counter() - start)
+            bleu[v.name] = sacrebleu.corpus_bleu([x.text for doc in out for x in doc], [refs]).score
+    n = len(refs)
+    print(f"{n} sentences in {len(docs)} documents, {args.rounds} rounds, {args.threads} threads, {args.model}")
+    print("| variant | BLEU | median seconds | sentences/s | all rounds, seconds |\n|---|---:|---:|---:|---|")
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        rounds = ", ".join(f"{s:.2f}" for s in times)
+        print(f"| {name} | {bleu[name]:.2f} | {median:.2f} | {n / median:.1f} | {rounds} |")
+
+
+if __name__ == "__main__":
+    main()
