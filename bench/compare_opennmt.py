@@ -11,8 +11,8 @@ Steps, all under --work (resumable: a finished step is not redone unless --fresh
 2. Training, one system after the other, each alone on the machine, for --minutes of wall clock:
    embeddings 256, bidirectional 2-layer encoder (512 in all), 2-layer decoder 512, Luong "general"
    attention, dropout 0.3, Adam at 1e-3, batches of about 4096 tokens. Each keeps its own design
-   otherwise (OpenNMT-py: input feeding, untied generator; ours: no input feeding, tied output
-   layer, bf16 autocast, document lanes). Neither validates during the budget.
+   otherwise (OpenNMT-py: input feeding; ours: no input feeding, bf16 autocast, document lanes;
+   both an untied output layer, as configs/bible.yaml has it). Neither validates during the budget.
 3. Translation of the test split (beam 5 and greedy, batch 64), timed as whole commands (start-up
    and model loading included), then BLEU / chrF with sacrebleu on detokenised text.
 Peak RSS is the child process's own high-water mark (os.wait4), so each command is measured alone.

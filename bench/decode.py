@@ -1,6 +1,7 @@
-"""Decoding options side by side on one model: interleaved rounds, so the machine's drift hits all alike.
+"""Decoding options (and models) side by side: interleaved rounds, so the machine's drift hits all alike.
 
     python bench/decode.py --model .bench/compare-untied/ours beam5+int8 beam5+int8+shortlist --rounds 4
+    python bench/decode.py --model runs/bible --model runs/other beam5 greedy+int8   # two models
 
 Each variant is `beam<K>` or `greedy`, plus `+int8` and/or `+shortlist`. Every round translates the
 test split once per variant, in document mode (what `nmt translate` does), in one process, so
@@ -46,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     shared = ROOT.parent / "shared/data/bible-en-es"
     parser.add_argument("variants", nargs="+", type=Variant.parse)
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint or run directory")
+    parser.add_argument("--model", type=Path, action="append", required=True, help="checkpoint or run directory")
     parser.add_argument("--data", type=Path, default=shared if shared.exists() else ROOT / "data/bible-en-es")
     parser.add_argument("--split", default="test")
     parser.add_argument("--rounds", type=int, default=3)
@@ -56,24 +57,26 @@ def main() -> None:
 
     docs = read_corpus(args.data / args.split, "en", "es")
     sources, refs = [d.sources for d in docs], [t for d in docs for t in d.targets]
-    models = {int8: Translator.load(args.model, int8=int8) for int8 in {v.int8 for v in args.variants}}
-    seconds: dict[str, list[float]] = {v.name: [] for v in args.variants}
-    bleu: dict[str, float] = {}
+    rows = [(m, v) for m in args.model for v in args.variants]
+    models = {(m, int8): Translator.load(m, int8=int8) for m, v in rows for int8 in [v.int8]}
+    seconds: dict[tuple[Path, Variant], list[float]] = {row: [] for row in rows}
+    bleu: dict[tuple[Path, Variant], float] = {}
     for _ in range(args.rounds):
-        for v in args.variants:
-            t = models[v.int8]
+        for m, v in rows:
+            t = models[m, v.int8]
             decode = dataclasses.replace(t.config.decode, beam_size=v.beam, shortlist=v.shortlist, batch_size=64)
             start = time.perf_counter()
             out = t.translate_documents(sources, decode=decode)
-            seconds[v.name].append(time.perf_counter() - start)
-            bleu[v.name] = sacrebleu.corpus_bleu([x.text for doc in out for x in doc], [refs]).score
+            seconds[m, v].append(time.perf_counter() - start)
+            bleu[m, v] = sacrebleu.corpus_bleu([x.text for doc in out for x in doc], [refs]).score
     n = len(refs)
-    print(f"{n} sentences in {len(docs)} documents, {args.rounds} rounds, {args.threads} threads, {args.model}")
-    print("| variant | BLEU | median seconds | sentences/s | all rounds, seconds |\n|---|---:|---:|---:|---|")
-    for name, times in seconds.items():
+    print(f"{n} sentences in {len(docs)} documents, {args.rounds} rounds, {args.threads} threads")
+    print("| model | variant | BLEU | median seconds | sentences/s | all rounds, seconds |")
+    print("|---|---|---:|---:|---:|---|")
+    for (m, v), times in seconds.items():
         median = statistics.median(times)
         rounds = ", ".join(f"{s:.2f}" for s in times)
-        print(f"| {name} | {bleu[name]:.2f} | {median:.2f} | {n / median:.1f} | {rounds} |")
+        print(f"| {m} | {v.name} | {bleu[m, v]:.2f} | {median:.2f} | {n / median:.1f} | {rounds} |")
 
 
 if __name__ == "__main__":

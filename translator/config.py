@@ -47,7 +47,7 @@ class ModelConfig:
     dec_layers: int = 1
     dropout: float = 0.2
     share_embeddings: bool = True  # one embedding table for source and target (joint vocabulary)
-    tie_output: bool = True  # output layer reuses the target embedding matrix
+    tie_output: bool = False  # True: the output layer reuses the target embeddings (fewer parameters, learns slower)
     # carry: hidden state flows across a document's sentences; attend: that, plus attention over the
     # newest `memory_tokens` source tokens of earlier sentences; none: every sentence stands alone.
     context: ContextMode = "carry"

@@ -131,7 +131,7 @@ class OutputLayer:
             self.bias = layer.bias.detach() if layer.bias is not None else None
         else:
             raise TypeError(f"shortlist: cannot restrict a {type(layer).__name__}")
-        self.vocab_size, self.in_features = self.weight.shape
+        self.vocab_size = self.weight.shape[0]
 
     def rows(self, ids: Tensor) -> OutputRows:
         """The layer restricted to the rows `ids` (sorted piece ids, EOS among them: the search needs it)."""
@@ -166,7 +166,9 @@ class ShortlistStepper:
     it to the sentences still in the search, rebuilt only when newcomers
     need pieces it lacks (the document walk, which would otherwise grow it
     towards the whole vocabulary). Hypotheses already running score over the
-    new set from their next step on.
+    new set from their next step on. A set larger than `full_above` of the
+    vocabulary is not worth restricting the layer for (restricting an int8
+    layer requantizes and repacks it): the step then scores everything.
     """
 
     full_above = 0.25  # of the vocabulary: a larger set does not pay for restricting the layer (docs/benchmark.md)
@@ -191,7 +193,7 @@ class ShortlistStepper:
         Rebuilding on every join would cost more than it saves.
         """
         if self.ids is None and len(live) >= self._full_with:
-            return  # scoring everything; as many sentences as then would need as much again
+            return  # scoring everything: at least as many sentences as then likely need as many pieces
         needed = self.shortlist.ids(joining)
         if self.ids is not None and bool(torch.isin(needed, self.ids).all()):
             return

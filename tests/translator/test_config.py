@@ -18,8 +18,8 @@ def test_round_trip_through_dict_and_yaml(tmp_path: Path) -> None:
 
 
 def test_override_parses_yaml_scalars() -> None:
-    cfg = Config().override(["train.lr=1e-3", "train.max_minutes=30", "model.tie_output=false", "data.train=a/b"])
-    assert cfg.train.lr == 0.001 and cfg.train.max_minutes == 30.0 and cfg.model.tie_output is False
+    cfg = Config().override(["train.lr=1e-3", "train.max_minutes=30", "model.tie_output=true", "data.train=a/b"])
+    assert cfg.train.lr == 0.001 and cfg.train.max_minutes == 30.0 and cfg.model.tie_output is True
     assert cfg.data.train == "a/b"
 
 

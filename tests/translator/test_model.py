@@ -113,9 +113,18 @@ def test_context_changes_the_next_sentence_only_in_carry_mode() -> None:
 
 
 def test_tied_output_shares_the_embedding() -> None:
-    m = model()
+    cfg = tiny_config().override(["model.vocab_size=50", "model.tie_output=true"]).model
+    m = Seq2Seq(cfg)
     assert m.output.weight is m.decoder.embed.weight is m.encoder.embed.weight
+    assert m.output.in_features == cfg.emb_size
     assert torch.all(m.encoder.embed.weight[PAD_ID] == 0)
+
+
+def test_untied_output_has_its_own_matrix_over_the_decoder_features() -> None:
+    m = Seq2Seq(tiny_config().override(["model.vocab_size=50", "model.tie_output=false"]).model)
+    assert m.output.weight is not m.decoder.embed.weight
+    assert m.encoder.embed.weight is m.decoder.embed.weight  # source and target still share
+    assert m.output.in_features == m.cfg.dec_hidden
 
 
 def test_memory_keeps_each_rows_newest_real_tokens_right_aligned() -> None:
