@@ -74,6 +74,11 @@ class Job:
         d = self.decode
         return (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
 
+    @property
+    def next_pieces(self) -> list[int]:
+        """The source pieces of the sentence this job translates next (or now, while it is in a search)."""
+        return self.pieces[len(self.results)]
+
     def cancel(self) -> None:
         """Called from gRPC when the client goes away; the worker drops the job."""
         self.cancelled = True
@@ -269,7 +274,7 @@ class Batcher:
                 if translator.model.uses_context:
                     empty = translator.empty_context(1)
                     context = DocContext.cat([j.context if j.context is not None else empty for j in group])  # type: ignore[misc]
-                pieces = [j.pieces[len(j.results)] for j in group]
+                pieces = [j.next_pieces for j in group]
                 start = translator.prepare(pieces, context, decode, [j.max_length for j in group])
                 device = start.max_len.device
                 sentences: list[object] = [
@@ -282,7 +287,8 @@ class Batcher:
                     search = BeamSearch(stepper, decode.beam_size, decode.n_best, decode.length_penalty)
                     running = self._running[key] = _Running(model, search)
                 elif isinstance(running.search.model, ShortlistStepper):
-                    running.search.model.extend(pieces)  # the union widens as sentences join
+                    in_search = [sentence.job.next_pieces for sentence in running.search.keys]  # type: ignore[attr-defined]
+                    running.search.model.cover(pieces, in_search + pieces)
                 running.search.add(start.enc, start.state, start.max_len, sentences)
             except Exception as e:
                 log.exception("model %s: cannot start %d sentences", model.name, len(group))

@@ -142,7 +142,7 @@ class Translator:
             raise ValueError("this checkpoint has no vocabulary shortlist; add one with `nmt shortlist`")
         stepper = ShortlistStepper(self.model, self.shortlist)
         if pieces:  # else the caller covers what joins (the document walk)
-            stepper.extend(pieces)
+            stepper.cover(pieces, pieces)
         return stepper
 
     @torch.inference_mode()

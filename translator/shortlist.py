@@ -161,14 +161,15 @@ class OutputRows:
 class ShortlistStepper:
     """A search `Stepper`: the model's own step, its output layer restricted to a shortlist.
 
-    `extend` widens the scored set to the union with new sources (the
-    server's searches, which admit sentences while they run); `cover` keeps
-    it to the sentences still in the search, rebuilt only when newcomers
-    need pieces it lacks (the document walk, which would otherwise grow it
-    towards the whole vocabulary). Hypotheses already running score over the
-    new set from their next step on. A set larger than `full_above` of the
-    vocabulary is not worth restricting the layer for (restricting an int8
-    layer requantizes and repacks it): the step then scores everything.
+    `cover` keeps the scored set to what the sentences in the search may
+    produce: it widens the set as the union while newcomers need pieces it
+    lacks, and rebuilds it over the live sentences alone once the union has
+    grown well past them (the document walk and the server admit sentences
+    while a search runs; the union alone would grow towards the whole
+    vocabulary). Hypotheses already running score over the new set from
+    their next step on. A set larger than `full_above` of the vocabulary is
+    not worth restricting the layer for (restricting an int8 layer
+    requantizes and repacks it): the step then scores everything.
     """
 
     full_above = 0.25  # of the vocabulary: a larger set does not pay for restricting the layer (docs/benchmark.md)
@@ -179,11 +180,6 @@ class ShortlistStepper:
         self.ids: Tensor | None = torch.zeros(0, dtype=torch.long)  # None: the whole vocabulary
         self.rows: OutputRows | None = None  # None: the model's own output layer
         self._full_with = 0  # live sentences when `cover` last went to the whole vocabulary
-
-    def extend(self, pieces: Sequence[list[int]]) -> None:
-        """Score the union of the current set and what `pieces` (sources) may produce."""
-        if self.ids is not None:
-            self._use(torch.unique(torch.cat([self.ids, self.shortlist.ids(pieces)])))
 
     def cover(self, joining: Sequence[list[int]], live: Sequence[list[int]]) -> None:
         """Make sure the `joining` sources are covered, `live` being every source in the search (a superset).
