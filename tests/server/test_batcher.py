@@ -136,3 +136,50 @@ def test_a_failing_batch_fails_its_jobs_and_the_worker_survives(model: ServedMod
     good = batcher.submit(job(model, ["look at that cow ."]))
     assert good.future.result(timeout=10)[0][0].text.startswith("mira")
     batcher.stop()
+
+
+def test_a_running_shortlist_search_rebuilds_its_set_over_the_live_sentences(
+    model: ServedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sentence that has left stops widening the scored set: the next newcomer rebuilds it."""
+    import dataclasses
+
+    import torch
+
+    from translator.shortlist import Shortlist
+
+    translator = model.translator
+    own = Shortlist(torch.zeros(0, dtype=torch.long), torch.arange(translator.tokenizer.vocab_size).unsqueeze(1))
+    monkeypatch.setattr(translator, "shortlist", own)  # each source piece lists only itself
+    decode = dataclasses.replace(translator.config.decode, shortlist=True)
+    long = "look at that cow ."  # a document of 30 such sentences keeps the search running
+    wide = "the book , the tree , the house , the table , the door and the star are old ."
+    dog = "look at that dog ."
+    needs = {s: set(own.ids(translator.tokenizer.encode_batch([s])).tolist()) for s in (long, wide, dog)}
+    jobs: dict[str, Job] = {}
+    scored: list[tuple[set[str], list[int] | None]] = []  # (jobs live, scored ids) per step of the first search
+    searches: list[object] = []
+
+    def between_steps(stats: BatchStats) -> None:  # runs in the worker: newcomers join at the next step
+        [running] = batcher._running.values()
+        searches.append(running.search)
+        if running.search is not searches[0]:
+            return
+        ids = running.search.model.ids  # type: ignore[attr-defined]
+        live = {s for s, j in jobs.items() if not j.future.done()}
+        scored.append((live, None if ids is None else ids.tolist()))
+        if "wide" not in jobs:
+            jobs["wide"] = batcher.submit(Job(model, [wide], None, decode))
+        elif jobs["wide"].future.done() and "dog" not in jobs:
+            jobs["dog"] = batcher.submit(Job(model, [dog], None, decode))
+
+    batcher = Batcher(max_batch_size=4, max_wait_ms=0, on_batch=between_steps)
+    jobs["long"] = Job(model, [long] * 30, None, decode)  # in `jobs` before the first step can look
+    batcher.submit(jobs["long"])
+    jobs["long"].future.result(timeout=60)
+    batcher.stop()  # `wide` and `dog` joined (or not) while `long` ran; stop finishes them
+    with_wide = [ids for live, ids in scored if live == {"long", "wide"}]
+    with_dog = [ids for live, ids in scored if live == {"long", "dog"}]
+    assert with_wide and with_dog, "the newcomers must have joined the long document's running search"
+    assert all(ids == sorted(needs[long] | needs[wide]) for ids in with_wide[1:])  # the union while both run
+    assert with_dog[-1] == sorted(needs[long] | needs[dog])  # `wide` left: rebuilt without its pieces
