@@ -74,8 +74,8 @@ class Translator:
         """From a checkpoint file or a run directory (its best checkpoint).
 
         `int8`: dynamic int8 quantization of the LSTMs and linear layers (CPU
-        inference only). On the Bible test set it decoded 2.3x (beam 5) to
-        3.4x (greedy) faster for at most 0.24 BLEU (README, Results).
+        inference only). On the Bible test set it decoded 2.7x (beam 5) to
+        3.2x (greedy) faster for at most 0.18 BLEU (README, Results).
         """
         ckpt = checkpoint.load(path)
         model = Seq2Seq(ckpt.config.model)
