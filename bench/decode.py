@@ -58,7 +58,8 @@ def main() -> None:
     docs = read_corpus(args.data / args.split, "en", "es")
     sources, refs = [d.sources for d in docs], [t for d in docs for t in d.targets]
     rows = [(m, v) for m in args.model for v in args.variants]
-    models = {(m, int8): Translator.load(m, int8=int8) for m, v in rows for int8 in [v.int8]}
+    loads = {(m, v.int8) for m, v in rows}  # each model loaded once per precision
+    models = {(m, int8): Translator.load(m, int8=int8) for m, int8 in loads}
     seconds: dict[tuple[Path, Variant], list[float]] = {row: [] for row in rows}
     bleu: dict[tuple[Path, Variant], float] = {}
     for _ in range(args.rounds):

@@ -158,12 +158,12 @@ def test_a_running_shortlist_search_rebuilds_its_set_over_the_live_sentences(
     needs = {s: set(own.ids(translator.tokenizer.encode_batch([s])).tolist()) for s in (long, wide, dog)}
     jobs: dict[str, Job] = {}
     scored: list[tuple[set[str], list[int] | None]] = []  # (jobs live, scored ids) per step of the first search
-    searches: list[object] = []
+    first: list[object] = []  # the search `long` started: the one observed
 
     def between_steps(stats: BatchStats) -> None:  # runs in the worker: newcomers join at the next step
         [running] = batcher._running.values()
-        searches.append(running.search)
-        if running.search is not searches[0]:
+        first[:] = first or [running.search]
+        if running.search is not first[0]:
             return
         ids = running.search.model.ids  # type: ignore[attr-defined]
         live = {s for s, j in jobs.items() if not j.future.done()}
