@@ -3,9 +3,7 @@
     python bench/decode.py --model .bench/compare-untied/ours beam5+int8 beam5+int8+shortlist --rounds 4
     python bench/decode.py --model runs/bible --model runs/other beam5 greedy+int8   # two models
 
-Each variant is `beam<K>` or `greedy`, plus `+int8`, `+shortlist`, `+seg<N>` (documents cut into
-segments of N sentences, `decode.segment_sentences`) and `+overlap<K>` (`decode.segment_overlap`,
-default 3). Every round translates the
+Each variant is `beam<K>` or `greedy`, plus `+int8` and/or `+shortlist`. Every round translates the
 test split once per variant, in document mode (what `nmt translate` does), in one process, so
 start-up and model loading are not timed (unlike `bench/compare_opennmt.sh`). This 2-core machine's
 speed drifts by 10-20% within minutes: compare medians of a run, never figures of two runs.
@@ -34,21 +32,15 @@ class Variant:
     beam: int
     int8: bool
     shortlist: bool
-    segment: int = 0
-    overlap: int = 3
 
     @classmethod
     def parse(cls, name: str) -> Variant:
         search, *options = name.split("+")
         if search != "greedy" and not (search.startswith("beam") and search[4:].isdigit()):
             raise argparse.ArgumentTypeError(f"{name}: starts with greedy or beam<K>")
-        flags = {o for o in options if o in ("int8", "shortlist")}
-        numbers = {k: o[len(k) :] for o in options for k in ("seg", "overlap") if o.startswith(k)}
-        if len(flags) + len(numbers) < len(options) or not all(v.isdigit() for v in numbers.values()):
-            raise argparse.ArgumentTypeError(f"{name}: options are int8, shortlist, seg<N>, overlap<K>")
-        beam = 1 if search == "greedy" else int(search[4:])
-        segment, overlap = int(numbers.get("seg", 0)), int(numbers.get("overlap", 3))
-        return cls(name, beam, "int8" in flags, "shortlist" in flags, segment, overlap)
+        if unknown := set(options) - {"int8", "shortlist"}:
+            raise argparse.ArgumentTypeError(f"{name}: unknown options {sorted(unknown)}")
+        return cls(name, 1 if search == "greedy" else int(search[4:]), "int8" in options, "shortlist" in options)
 
 
 def main() -> None:
@@ -73,14 +65,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for m, v in rows:
             t = models[m, v.int8]
-            decode = dataclasses.replace(
-                t.config.decode,
-                beam_size=v.beam,
-                shortlist=v.shortlist,
-                batch_size=64,
-                segment_sentences=v.segment,
-                segment_overlap=v.overlap,
-            )
+            decode = dataclasses.replace(t.config.decode, beam_size=v.beam, shortlist=v.shortlist, batch_size=64)
             start = time.perf_counter()
             out = t.translate_documents(sources, decode=decode)
             seconds[m, v].append(time.perf_counter() - start)

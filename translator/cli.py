@@ -216,26 +216,12 @@ def _add_model_arguments(p: argparse.ArgumentParser, many: bool = False) -> None
     )
 
 
-def _add_segment_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--segment",
-        type=int,
-        metavar="N",
-        help="decode documents longer than N sentences as parallel segments (faster, context rebuilt; 0 = whole)",
-    )
-    p.add_argument(
-        "--segment-overlap", type=int, metavar="K", help="sentences re-translated to rebuild a segment's context"
-    )
-
-
 def _decode_config(args: argparse.Namespace, base: DecodeConfig) -> DecodeConfig:
     changes = {
         "beam_size": args.beam,
         "batch_size": args.batch_size,
         "n_best": getattr(args, "n_best", None),
         "shortlist": True if getattr(args, "shortlist", False) else None,
-        "segment_sentences": getattr(args, "segment", None),
-        "segment_overlap": getattr(args, "segment_overlap", None),
     }
     return dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
 
@@ -246,7 +232,6 @@ def _add_translate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--input", "-i", type=Path, help="input file (default stdin)")
     p.add_argument("--output", "-o", type=Path, help="output file (default stdout)")
     p.add_argument("--n-best", type=int, help="print the n best, tab-separated with scores")
-    _add_segment_arguments(p)
     p.set_defaults(func=_translate)
 
 
@@ -336,7 +321,6 @@ def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--report", type=Path, help="write report.md, results.json and PNG plots into this directory")
     p.add_argument("--test", choices=["bs", "ar", "both"], default="bs", help="paired test against the first model")
     p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default)")
-    _add_segment_arguments(p)
     p.set_defaults(func=_evaluate)
 
 

@@ -108,11 +108,6 @@ class DecodeConfig:
     max_len_offset: int = 10
     batch_size: int = 64  # documents (lanes) decoded in parallel
     shortlist: bool = False  # score only the batch's shortlist of target pieces (faster; see translator/shortlist.py)
-    # 0: a document decodes in one piece, sentence after sentence (exact context). N > 0: documents longer
-    # than N sentences decode as segments of at most N in parallel, each segment after the first
-    # rebuilding its context by first translating the `segment_overlap` sentences before it (translator/documents.py).
-    segment_sentences: int = 0
-    segment_overlap: int = 3
 
 
 @dataclass

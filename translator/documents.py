@@ -16,15 +16,6 @@ so sentences are encoded ahead, batched across documents, at most
 `LOOKAHEAD` per document: a sentence joining the search then costs only its
 decoder's initial state, not an encoder call of its own (whose fixed cost
 would be paid once per sentence instead of once per batch).
-
-A job of few, long documents leaves most lanes idle and puts all its time on
-its longest document. `decode.segment_sentences` trades exactness for
-parallelism there (`translate_segmented`): a long document decodes as
-segments side by side, each segment after the first starting with the
-`decode.segment_overlap` sentences before it, translated again only to
-rebuild its context and then dropped. The carried state mostly forgets what
-lies further back, so a few sentences recover most of it (docs/benchmark.md
-measures what it costs and gives).
 """
 
 from __future__ import annotations
@@ -46,47 +37,6 @@ if TYPE_CHECKING:
     from translator.inference import Translation, Translator
 
 LOOKAHEAD = 4  # sentences per document encoded before they are needed
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Sentences [first, stop) of document `doc` decoded as one lane; the first `warmup` only rebuild context."""
-
-    doc: int
-    first: int
-    stop: int
-    warmup: int
-
-
-def segments(lengths: Sequence[int], size: int, overlap: int) -> list[Segment]:
-    """Cut documents of `lengths` sentences into near-equal segments of at most `size` kept sentences.
-
-    `size` 0 keeps every document whole. A document's segments come in order.
-    """
-    if size < 0 or overlap < 0:
-        raise ValueError(f"segment size and overlap must be >= 0, got {size} and {overlap}")
-    out = []
-    for doc, n in enumerate(lengths):
-        parts = -(-n // size) if size and n else 1
-        bounds = [round(i * n / parts) for i in range(parts + 1)]
-        for start, stop in zip(bounds, bounds[1:], strict=False):
-            first = max(0, start - overlap)
-            out.append(Segment(doc, first, stop, start - first))
-    return out
-
-
-def translate_segmented(
-    translator: Translator, docs: Sequence[list[list[int]]], decode: DecodeConfig
-) -> list[list[Translation]]:
-    """`DocumentWalk` over the documents, or over their segments when `decode.segment_sentences` asks for them."""
-    if not decode.segment_sentences:
-        return DocumentWalk(translator, docs, decode).run()
-    parts = segments([len(doc) for doc in docs], decode.segment_sentences, decode.segment_overlap)
-    walked = DocumentWalk(translator, [docs[s.doc][s.first : s.stop] for s in parts], decode).run()
-    results: list[list[Translation]] = [[] for _ in docs]
-    for part, translations in zip(parts, walked, strict=True):
-        results[part.doc] += translations[part.warmup :]
-    return results
 
 
 @dataclass

@@ -26,7 +26,7 @@ from torch.ao.quantization import quantize_dynamic
 from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
-from translator.documents import translate_segmented
+from translator.documents import DocumentWalk
 from translator.model import Seq2Seq
 from translator.search import Hypothesis, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
@@ -197,7 +197,7 @@ class Translator:
         dec = decode or self.config.decode
         pieces = [self.tokenizer.encode_batch(doc) for doc in docs]
         with torch.inference_mode():
-            return self._in_lanes(pieces, context, lambda lanes: translate_segmented(self, lanes, dec))
+            return self._in_lanes(pieces, context, lambda lanes: DocumentWalk(self, lanes, dec).run())
 
     def force_documents(
         self, docs: Sequence[Sequence[tuple[str, str]]], context: ContextMode | None = None
