@@ -3,8 +3,10 @@
     python bench/decode.py --model .bench/compare-untied/ours beam5+int8 beam5+int8+shortlist --rounds 4
     python bench/decode.py --model runs/bible --model runs/other beam5 greedy+int8   # two models
 
-Each variant is `beam<K>` or `greedy`, plus `+int8` and/or `+shortlist`. Every round translates the
-test split once per variant, in document mode (what `nmt translate` does), in one process, so
+Each variant is `beam<K>` or `greedy`, plus any of `+int8`, `+shortlist` and `+sentences`. Every
+round translates the test split once per variant, in one process, in document mode (what `nmt
+translate` does), or with `+sentences` as independent sentences in fixed batches of 64 in file
+order, the way OpenNMT-py translates (no context: what the document order costs), so
 start-up and model loading are not timed (unlike `bench/compare_opennmt.sh`). This 2-core machine's
 speed drifts by 10-20% within minutes: compare medians of a run, never figures of two runs.
 """
@@ -15,13 +17,15 @@ import argparse
 import dataclasses
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import sacrebleu
 import torch
 
+from translator.config import DecodeConfig
 from translator.corpus import read_corpus
-from translator.inference import Translator
+from translator.inference import Translation, Translator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,15 +36,17 @@ class Variant:
     beam: int
     int8: bool
     shortlist: bool
+    sentences: bool
 
     @classmethod
     def parse(cls, name: str) -> Variant:
         search, *options = name.split("+")
         if search != "greedy" and not (search.startswith("beam") and search[4:].isdigit()):
             raise argparse.ArgumentTypeError(f"{name}: starts with greedy or beam<K>")
-        if unknown := set(options) - {"int8", "shortlist"}:
+        if unknown := set(options) - {"int8", "shortlist", "sentences"}:
             raise argparse.ArgumentTypeError(f"{name}: unknown options {sorted(unknown)}")
-        return cls(name, 1 if search == "greedy" else int(search[4:]), "int8" in options, "shortlist" in options)
+        beam = 1 if search == "greedy" else int(search[4:])
+        return cls(name, beam, "int8" in options, "shortlist" in options, "sentences" in options)
 
 
 def main() -> None:
@@ -67,7 +73,7 @@ def main() -> None:
             t = models[m, v.int8]
             decode = dataclasses.replace(t.config.decode, beam_size=v.beam, shortlist=v.shortlist, batch_size=64)
             start = time.perf_counter()
-            out = t.translate_documents(sources, decode=decode)
+            out = sentence_batches(t, sources, decode) if v.sentences else t.translate_documents(sources, decode=decode)
             seconds[m, v].append(time.perf_counter() - start)
             bleu[m, v] = sacrebleu.corpus_bleu([x.text for doc in out for x in doc], [refs]).score
     n = len(refs)
@@ -78,6 +84,15 @@ def main() -> None:
         median = statistics.median(times)
         rounds = ", ".join(f"{s:.2f}" for s in times)
         print(f"| {m} | {v.name} | {bleu[m, v]:.2f} | {median:.2f} | {n / median:.1f} | {rounds} |")
+
+
+def sentence_batches(t: Translator, docs: Sequence[Sequence[str]], decode: DecodeConfig) -> list[list[Translation]]:
+    """Every sentence alone, in fixed batches of `decode.batch_size` in file order (one document of results)."""
+    flat = [s for doc in docs for s in doc]
+    out: list[Translation] = []
+    for i in range(0, len(flat), decode.batch_size):
+        out += t.translate_sentences(flat[i : i + decode.batch_size], None, decode)[0]
+    return [out]
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
     python bench/peak.py --run runs/bible --data data/bible-en-es --threads 2
 
-- Peak: the best of several large square matrix products (fp32 and bf16) at the same thread count.
+- Peak: the best of several large square matrix products (fp32 and bf16) at the same thread count;
+  for int8, what `--int8` decoding runs on: a dynamically quantized linear layer (int8 weights,
+  activations quantized on the fly), at a square size and at a decoding step's shape.
 - Work: multiply-adds counted by hand from the checkpoint's config, for the matrix products that
   dominate (LSTM gates, attention projections, attention itself, output layer); elementwise work
   is left out, so the fractions below are slight underestimates. FLOPs = 2 x multiply-adds;
   a training step costs 3x its forward pass (forward, then backward through inputs and weights).
 - Training: source+target tokens/s read from the run's metrics.jsonl (what the run measured).
-- Decoding: greedy, batch 64, timed here on the first --sentences test sentences.
+- Decoding: greedy, batch 64, fp32 and int8, timed here on the first --sentences test sentences.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import argparse
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 
 import torch
+from torch import nn
+from torch.ao.quantization import quantize_dynamic
 
 from translator.config import ModelConfig
 from translator.corpus import read_corpus
@@ -35,6 +40,22 @@ def peak_flops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float
         a @ b
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best
+
+
+def peak_int8_ops(rows: int, size_in: int, size_out: int, repeats: int = 20) -> float:
+    """Ops/s of an int8 dynamically quantized linear layer on (rows, size_in) float inputs."""
+    with warnings.catch_warnings():  # torch.ao's eager-mode API is deprecated in favour of torchao
+        warnings.simplefilter("ignore")
+        layer = quantize_dynamic(nn.Sequential(nn.Linear(size_in, size_out)), {nn.Linear}, dtype=torch.qint8)
+    x = torch.randn(rows, size_in)
+    with torch.inference_mode():
+        layer(x)  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            layer(x)
+            best = min(best, time.perf_counter() - start)
+    return 2 * rows * size_in * size_out / best
 
 
 def encoder_macs(c: ModelConfig) -> float:
@@ -63,9 +84,17 @@ def main() -> None:
 
     peaks = {name: peak_flops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
     print(f"peak matmul ({args.threads} threads): " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peaks.items()))
-
     t = Translator.load(args.run)
     cfg = t.config.model
+    features = cfg.emb_size if cfg.tie_output else cfg.dec_hidden
+    step_shape = (320, features, cfg.vocab_size)  # beam 5 x 64 sentences through the output layer
+    square, step = peak_int8_ops(2048, 2048, 2048), peak_int8_ops(*step_shape)
+    peaks["int8"] = max(square, step)
+    print(
+        f"int8 dynamic linear: {square / 1e9:.1f} GOP/s at 2048^3, {step / 1e9:.1f} at {step_shape} "
+        "(the output layer of a beam-5 step); its peak is the larger"
+    )
+
     sample = [
         s
         for d in read_corpus(str(args.data / "train"), "en", "es")[:200]
@@ -91,6 +120,18 @@ def main() -> None:
 
     docs = read_corpus(str(args.data / "test"), "en", "es")
     sources = [s for d in docs for s in d.sources][: args.sentences]
+    for kind in ("fp32", "int8"):
+        model = Translator.load(args.run, int8=kind == "int8")
+        rate, flops = greedy_decoding(model, sources, memory)
+        print(
+            f"greedy decoding ({kind}, batch 64, {len(sources)} sentences): {rate:.1f} sentences/s, "
+            f"{flops / 1e9:.1f} GFLOP/s, {100 * flops / peaks[kind]:.0f}% of the {kind} peak"
+        )
+
+
+def greedy_decoding(t: Translator, sources: list[str], memory: int) -> tuple[float, float]:
+    """Sentences/s and FLOP/s (hand-counted) of greedy decoding in sentence batches of 64."""
+    cfg = t.config.model
     decode = dataclasses.replace(t.config.decode, beam_size=1, batch_size=64)
     t.translate_sentences(sources[:64], None, decode)  # warm-up
     start = time.perf_counter()
@@ -101,10 +142,7 @@ def main() -> None:
     src_tokens = sum(len(ids) + 1 for ids in t.tokenizer.encode_batch(sources))
     out_tokens = sum(len(ids) + 1 for ids in t.tokenizer.encode_batch([o.text for o in out]))
     flops = 2 * (src_tokens * encoder_macs(cfg) + out_tokens * decoder_macs(cfg, src_tokens / len(sources) + memory))
-    print(
-        f"greedy decoding (fp32, batch 64, {len(sources)} sentences): {len(sources) / seconds:.1f} sentences/s, "
-        f"{flops / seconds / 1e9:.1f} GFLOP/s, {100 * flops / seconds / peaks['fp32']:.0f}% of the fp32 peak"
-    )
+    return len(sources) / seconds, flops / seconds
 
 
 if __name__ == "__main__":
