@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.ao.quantization import quantize_dynamic
 
+from translator.inference import quantize_int8
 from translator.lstm import run_lstm
 
 
@@ -65,12 +64,6 @@ def compare(name: str, lstm: nn.LSTM, x: Tensor, lengths: Tensor, bf16: bool, re
     print(f"| {name} | {'bf16' if bf16 else 'fp32'} | " + " | ".join(f"{v:.0f}" for v in row.values()) + " |")
 
 
-def int8(module: nn.Module) -> nn.Module:
-    with warnings.catch_warnings():  # torch.ao's eager-mode API is deprecated in favour of torchao
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(nn.Sequential(module), {nn.LSTM, nn.Linear}, dtype=torch.qint8)[0]
-
-
 def int8_step(rows: int, repeats: int) -> None:
     """Milliseconds per decoding step: quantized nn.LSTM against int8 linear layers + gate arithmetic."""
     lstm = nn.LSTM(256, 512, 2, batch_first=True)
@@ -80,8 +73,8 @@ def int8_step(rows: int, repeats: int) -> None:
         linear = nn.Linear(w[0].shape[1] + 512, 4 * 512)
         linear.weight.data = torch.cat(w, 1)
         linear.bias.data = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
-        layers.append(int8(linear))
-    quantized = int8(lstm)
+        layers.append(quantize_int8(nn.Sequential(linear))[0])
+    quantized = quantize_int8(nn.Sequential(lstm))[0]
     x, h, c = torch.randn(rows, 1, 256), torch.randn(2, rows, 512) / 10, torch.randn(2, rows, 512) / 10
 
     def cell() -> Tensor:

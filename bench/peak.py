@@ -19,16 +19,14 @@ import argparse
 import dataclasses
 import json
 import time
-import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
-from torch.ao.quantization import quantize_dynamic
 
 from translator.config import ModelConfig
 from translator.corpus import read_corpus
-from translator.inference import Translator
+from translator.inference import Translator, quantize_int8
 
 
 def peak_flops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
@@ -44,9 +42,7 @@ def peak_flops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float
 
 def peak_int8_ops(rows: int, size_in: int, size_out: int, repeats: int = 20) -> float:
     """Ops/s of an int8 dynamically quantized linear layer on (rows, size_in) float inputs."""
-    with warnings.catch_warnings():  # torch.ao's eager-mode API is deprecated in favour of torchao
-        warnings.simplefilter("ignore")
-        layer = quantize_dynamic(nn.Sequential(nn.Linear(size_in, size_out)), {nn.Linear}, dtype=torch.qint8)
+    layer = quantize_int8(nn.Sequential(nn.Linear(size_in, size_out)))
     x = torch.randn(rows, size_in)
     with torch.inference_mode():
         layer(x)  # warm-up
@@ -86,8 +82,7 @@ def main() -> None:
     print(f"peak matmul ({args.threads} threads): " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peaks.items()))
     t = Translator.load(args.run)
     cfg = t.config.model
-    features = cfg.emb_size if cfg.tie_output else cfg.dec_hidden
-    step_shape = (320, features, cfg.vocab_size)  # beam 5 x 64 sentences through the output layer
+    step_shape = (320, t.model.output.in_features, cfg.vocab_size)  # beam 5 x 64 sentences through the output layer
     square, step = peak_int8_ops(2048, 2048, 2048), peak_int8_ops(*step_shape)
     peaks["int8"] = max(square, step)
     print(
@@ -121,7 +116,7 @@ def main() -> None:
     docs = read_corpus(str(args.data / "test"), "en", "es")
     sources = [s for d in docs for s in d.sources][: args.sentences]
     for kind in ("fp32", "int8"):
-        model = Translator.load(args.run, int8=kind == "int8")
+        model = Translator.load(args.run, int8=True) if kind == "int8" else t
         rate, flops = greedy_decoding(model, sources, memory)
         print(
             f"greedy decoding ({kind}, batch 64, {len(sources)} sentences): {rate:.1f} sentences/s, "

@@ -35,6 +35,7 @@ from translator.tokenizer import PAD_ID, Tokenizer
 
 T = TypeVar("T")
 R = TypeVar("R")
+M = TypeVar("M", bound=nn.Module)
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,7 @@ class Translator:
         """
         if self.device.type != "cpu":
             raise ValueError("int8 quantization runs on the CPU only")
-        with warnings.catch_warnings():  # torch.ao's eager-mode API is deprecated in favour of torchao
-            warnings.simplefilter("ignore")
-            self.model = quantize_dynamic(self.model, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+        self.model = quantize_int8(self.model)
         self.int8 = True
 
     @property
@@ -268,6 +267,18 @@ class Translator:
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
         return Translation(texts[0][0], texts[0][1], texts[1:])
+
+
+def quantize_int8(module: M) -> M:
+    """`module` with int8 weights in its LSTM and Linear children, activations quantized on the fly.
+
+    torch.ao's dynamic quantization; only children are swapped, so wrap a
+    bare layer in `nn.Sequential`. Its deprecation warning (torchao is the
+    future home) is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(module, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
 
 
 def _shortlist(ckpt: checkpoint.Checkpoint) -> Shortlist | None:
