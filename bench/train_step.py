@@ -2,6 +2,10 @@
 
     python bench/train_step.py --data data/bible-en-es/train --set model.enc_layers=2 --set model.dec_layers=2
 
+On a GPU (the default device when CUDA is available; `--device cpu` forces the CPU) the same
+command gives the GPU figures; `--lstm scan` times the Python scan there instead of cuDNN's
+packed kernel (`translator/lstm.py`).
+
 It builds the model from configs/bible.yaml (plus --set overrides), trains a SentencePiece model
 on the corpus (or takes --spm), runs --steps timed steps of the real training graph (ChunkLoss,
 backward, clipping, Adam) after two warm-up steps, then profiles one more step with
@@ -15,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from torch.profiler import profile
+from torch.profiler import ProfilerActivity, profile
 
 from training.data import DocumentStream, encode_documents
 from training.spm import train_sentencepiece
@@ -36,8 +40,14 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--lstm", choices=["auto", "scan", "fused"], default="auto", help="training LSTM kernel (auto: by device)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"device {device}, lstm {args.lstm}, {args.threads} CPU threads")
     cfg = Config.from_yaml(ROOT / "configs/bible.yaml").override(args.overrides)
     docs = read_corpus(args.data, cfg.data.src_lang, cfg.data.tgt_lang)
     proto = args.spm.read_bytes() if args.spm else train_sentencepiece(docs, cfg.model.vocab_size)
@@ -46,32 +56,45 @@ def main() -> None:
     encoded = encode_documents(docs, tokenizer, cfg.data.max_len)
     for precision in ("fp32", "bf16"):
         torch.manual_seed(cfg.train.seed)
-        model = Seq2Seq(cfg.model)
-        step = Stepper(model, DocumentStream(encoded, cfg.train.lanes, cfg.train.seed), cfg, precision == "bf16")
+        model = Seq2Seq(cfg.model).to(device)
+        model.encoder.fused_lstm = model.decoder.fused_lstm = {"auto": None, "scan": False, "fused": True}[args.lstm]
+        stream = DocumentStream(encoded, cfg.train.lanes, cfg.train.seed)
+        step = Stepper(model, stream, cfg, precision == "bf16", device)
         for _ in range(2):
             step()
+        synchronize(device)
         start, tokens = time.perf_counter(), 0
         for _ in range(args.steps):
             tokens += step()
+        synchronize(device)
         seconds = (time.perf_counter() - start) / args.steps
         print(f"{precision}: {tokens / args.steps / seconds:,.0f} tokens/s, {seconds:.2f} s/step")
-    with profile() as prof:
+    cuda = device.type == "cuda"
+    with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]) as prof:
         step()
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+        synchronize(device)
+    sort = "self_device_time_total" if cuda else "self_cpu_time_total"
+    print(prof.key_averages().table(sort_by=sort, row_limit=15))
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a clock read measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 class Stepper:
     """One optimisation step of the trainer's graph: `training.trainer.optimisation_step`, as training runs it."""
 
-    def __init__(self, model: Seq2Seq, stream: DocumentStream, cfg: Config, bf16: bool) -> None:
-        self.stream = stream
+    def __init__(self, model: Seq2Seq, stream: DocumentStream, cfg: Config, bf16: bool, device: torch.device) -> None:
+        self.stream, self.device = stream, device
         self.cfg = cfg.override([f"train.precision={'bf16' if bf16 else 'fp32'}"])
         self.graph = ChunkLoss(model, cfg.train.label_smoothing)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
-        self.context: DocContext | None = model.empty_context(cfg.train.lanes)
+        self.context: DocContext | None = model.empty_context(cfg.train.lanes, device)
 
     def __call__(self) -> int:
-        slots = [self.stream.next_slot() for _ in range(self.cfg.train.bptt_sentences)]
+        slots = [self.stream.next_slot().to(self.device) for _ in range(self.cfg.train.bptt_sentences)]
         *_, self.context = optimisation_step(self.graph, self.optimizer, slots, self.context, self.cfg)
         return sum(s.tokens for s in slots)
 

@@ -10,6 +10,7 @@ the context (truncated backpropagation through time across sentences).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import random
@@ -79,7 +80,7 @@ def optimisation_step(
     The context leaves detached (truncated backpropagation) and in float32 (bf16 autocast made it).
     """
     device = slots[0].src.device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.precision == "bf16"):
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast_bf16(device, cfg.train.precision)):
         loss_sum, n_tokens, context = graph(slots, context)
     (loss_sum / n_tokens).backward()
     params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -87,6 +88,21 @@ def optimisation_step(
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return loss_sum, n_tokens, grad_norm, context.detach().float() if context is not None else None
+
+
+def autocast_bf16(device: torch.device, precision: str) -> bool:
+    """Whether a step autocasts to bf16: as configured, except on a GPU without native bf16."""
+    return precision == "bf16" and (device.type != "cuda" or _native_bf16(device))
+
+
+@functools.cache
+def _native_bf16(device: torch.device) -> bool:
+    """Pre-Ampere GPUs only emulate bf16, slower than fp32: they train in fp32 (said once)."""
+    with torch.cuda.device(device):
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+    if not native:
+        log.warning("%s has no native bf16: training in fp32 despite train.precision=bf16", device)
+    return native
 
 
 @dataclass

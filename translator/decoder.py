@@ -35,6 +35,7 @@ class Decoder(nn.Module):
             batch_first=True,
             dropout=cfg.dropout if cfg.dec_layers > 1 else 0.0,
         )
+        self.fused_lstm: bool | None = None  # run_lstm's kernel: None picks by device (fused on CUDA)
         self.attention = Attention(enc_out, cfg.dec_hidden)
         # With a tied output layer the features must live in embedding space.
         self.feature_size = cfg.emb_size if cfg.tie_output else cfg.dec_hidden
@@ -81,7 +82,7 @@ class Decoder(nn.Module):
         if lengths is None:  # every row full length: the fused LSTM kernel is exact
             out, (h, c) = self.lstm(emb, state.as_tuple())  # (B, T, Hd)
         else:
-            out, h, c = run_lstm(self.lstm, emb, lengths, state.as_tuple())  # (B, T, Hd)
+            out, h, c = run_lstm(self.lstm, emb, lengths, state.as_tuple(), self.fused_lstm)  # (B, T, Hd)
         context, weights = self.attention(out, enc.keys, enc.states, enc.mask)  # (B, T, 2He)
         features = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))  # (B, T, F)
         return self.dropout(features), LSTMState(h, c), weights

@@ -33,6 +33,7 @@ class Encoder(nn.Module):
             batch_first=True,
             dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0,
         )
+        self.fused_lstm: bool | None = None  # run_lstm's kernel: None picks by device (fused on CUDA)
 
     def forward(self, src: Tensor, lengths: Tensor, carry: LSTMState | None) -> tuple[Tensor, Tensor, LSTMState]:
         """Encode a right-padded batch.
@@ -49,7 +50,8 @@ class Encoder(nn.Module):
         """
         batch, seq = src.shape
         emb = self.dropout(self.embed(src))  # (B, S, E)
-        states, h_n, c_n = run_lstm(self.lstm, emb, lengths, self._initial(carry, batch))  # (B, S, 2He)
+        initial = self._initial(carry, batch)
+        states, h_n, c_n = run_lstm(self.lstm, emb, lengths, initial, self.fused_lstm)  # (B, S, 2He)
         h_n = h_n.view(self.layers, 2, batch, self.hidden)  # (Le, dir, B, He)
         c_n = c_n.view(self.layers, 2, batch, self.hidden)
         summary = torch.cat([h_n[-1, 0], h_n[-1, 1]], dim=-1)  # (B, 2He)

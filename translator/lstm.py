@@ -16,6 +16,12 @@ The weights stay those of the `nn.LSTM`, so one-token decoding steps can
 still call the fused `nn.LSTM` directly. Without autograd (translation,
 validation) there is no backward to avoid, and the packed fused kernel is
 faster than the scan's Python loop over time steps, so it is used instead.
+
+On CUDA the trade reverses: the scan launches a handful of kernels per time
+step, while cuDNN runs the whole packed sequence (forward and backward) in
+one call, so training there uses the packed fused kernel too. Both give the
+same outputs (zero past each row's length) and final states, to float
+rounding (tests/translator/test_lstm.py forces either path on the CPU).
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ from torch import Tensor, nn
 
 
 def run_lstm(
-    lstm: nn.LSTM, x: Tensor, lengths: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    lstm: nn.LSTM,
+    x: Tensor,
+    lengths: Tensor,
+    hx: tuple[Tensor, Tensor] | None = None,
+    fused: bool | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Apply `lstm` (batch_first, any layers, uni- or bidirectional) to a right-padded batch.
 
@@ -35,13 +45,15 @@ def run_lstm(
         h and c in nn.LSTM's layout, or None for zeros.
         Returns outputs (B, T, D*H), zero on padding, and final h, c (L*D, B, H)
         taken at each row's last real position (for the reverse direction: position 0).
+        fused: True runs the fused kernel over packed rows, False the scan;
+        None picks by device (`use_fused`).
     """
     directions = 2 if lstm.bidirectional else 1
     batch, seq, hidden = x.shape[0], x.shape[1], lstm.hidden_size
     if hx is None:
         zeros = x.new_zeros(lstm.num_layers * directions, batch, hidden)
         hx = (zeros, zeros)
-    if not torch.is_grad_enabled():
+    if use_fused(x.device) if fused is None else fused:
         return _packed(lstm, x, lengths, hx)
     # Longest rows first: the rows still running at any step are then a prefix of the batch.
     order = torch.argsort(lengths, descending=True, stable=True)
@@ -74,8 +86,24 @@ def run_lstm(
     )
 
 
+def use_fused(device: torch.device) -> bool:
+    """Whether the fused kernel beats the scan: always on CUDA; on the CPU only without autograd."""
+    return device.type == "cuda" or not torch.is_grad_enabled()
+
+
 def _packed(lstm: nn.LSTM, x: Tensor, lengths: Tensor, hx: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-    """Inference: no backward to pay for, so the fused kernel over packed rows is fastest."""
+    """The fused kernel over packed rows: exact final states, no work on padding.
+
+    Under CUDA autocast PyTorch runs cuDNN RNNs in float16 whatever dtype the
+    autocast asks for (aten/src/ATen/cudnn/AutocastRNN.cpp), and training
+    here has no loss scaling to keep float16 gradients from underflowing; so
+    on CUDA the LSTM runs outside autocast, in float32 (cuDNN may still use
+    TF32 tensor cores, per `torch.backends.cudnn.allow_tf32`), while the
+    attention and output layers around it keep bf16.
+    """
+    if x.device.type == "cuda" and torch.is_autocast_enabled("cuda"):
+        with torch.autocast("cuda", enabled=False):
+            return _packed(lstm, x.float(), lengths, (hx[0].float(), hx[1].float()))
     packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, (h, c) = lstm(packed, hx)
     states, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
