@@ -8,13 +8,14 @@ nothing from the training package at import time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from translator.config import Config, ConfigError, DecodeConfig
 
@@ -232,22 +233,29 @@ def _add_translate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--input", "-i", type=Path, help="input file (default stdin)")
     p.add_argument("--output", "-o", type=Path, help="output file (default stdout)")
     p.add_argument("--n-best", type=int, help="print the n best, tab-separated with scores")
+    p.add_argument(
+        "--window",
+        type=int,
+        help="sentences read ahead of the output (default 10000): bounds memory, whatever the input's length",
+    )
     p.set_defaults(func=_translate)
 
 
 def _translate(args: argparse.Namespace) -> int:
+    """Read, translate and write documents as they come: memory stays flat however long the input."""
+    from translator.documents import WINDOW
     from translator.inference import Translator
 
     translator = Translator.load(args.model, int8=args.int8)
-    docs = read_documents(args.input)
     decode = _decode_config(args, translator.config.decode)
-    out = translator.translate_documents(docs, context=args.context, decode=decode)
+    window = WINDOW if args.window is None else args.window
+    out = translator.translate_stream(read_documents(args.input), args.context, decode, window)
     if decode.n_best > 1:
-        lines = [
+        lines = (
             ["\t".join(f"{t} ||| {s:.4f}" for t, s in [(x.text, x.score), *x.alternatives]) for x in doc] for doc in out
-        ]
+        )
     else:
-        lines = [[x.text for x in doc] for doc in out]
+        lines = ([x.text for x in doc] for doc in out)
     write_documents(lines, args.output)
     return 0
 
@@ -286,24 +294,34 @@ def _shortlist(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_documents(path: Path | None) -> list[list[str]]:
-    """Documents from a text file (stdin if None): one sentence per line, blank line = new document."""
-    from translator.corpus import read_documents_text
+def read_documents(path: Path | None) -> Iterator[list[str]]:
+    """Documents from a text file (stdin if None), read as they are needed.
 
-    text = path.read_text(encoding="utf-8") if path else sys.stdin.read()
-    return read_documents_text(text.splitlines())
+    One sentence per line, blank line = new document; a document is given as
+    soon as the blank line after it is read (a pipe need not be closed first).
+    """
+    from translator.corpus import iter_documents_text
+
+    def lines(stream: TextIO) -> Iterator[str]:
+        for chunk in stream:
+            yield from chunk.splitlines()  # str.splitlines' line breaks, as reading the whole text did
+
+    if path is None:
+        yield from iter_documents_text(lines(sys.stdin))
+        return
+    with path.open(encoding="utf-8") as f:
+        yield from iter_documents_text(lines(f))
 
 
-def write_documents(docs: list[list[str]], path: Path | None) -> None:
-    """The inverse of `read_documents`, to a file or stdout."""
-    from translator.corpus import format_documents_text
+def write_documents(docs: Iterable[list[str]], path: Path | None) -> None:
+    """The inverse of `read_documents`, to a file or stdout: each document written and flushed as it comes."""
+    from translator.corpus import format_document_text
 
-    # An empty translation would read back as a document break: write a space instead.
-    result = format_documents_text([[line or " " for line in doc] for doc in docs])
-    if path:
-        path.write_text(result, encoding="utf-8")
-    else:
-        sys.stdout.write(result)
+    with path.open("w", encoding="utf-8") if path else contextlib.nullcontext(sys.stdout) as out:
+        for i, doc in enumerate(d for d in docs if d):
+            # An empty translation would read back as a document break: write a space instead.
+            out.write(format_document_text([line or " " for line in doc], first=i == 0))
+            out.flush()
 
 
 def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -320,14 +320,21 @@ def read_documents_text(lines: Iterable[str]) -> list[list[str]]:
     A run of blank (or whitespace-only) lines is one separator, so stray extra blank
     lines never make empty documents. Sentences lose only their surrounding whitespace.
     """
-    docs: list[list[str]] = [[]]
+    return list(iter_documents_text(lines))
+
+
+def iter_documents_text(lines: Iterable[str]) -> Iterator[list[str]]:
+    """`read_documents_text`, a document at a time: each is given as soon as the blank line after it is read."""
+    doc: list[str] = []
     for line in lines:
         sentence = line.strip()
         if sentence:
-            docs[-1].append(sentence)
-        elif docs[-1]:
-            docs.append([])
-    return [doc for doc in docs if doc]
+            doc.append(sentence)
+        elif doc:
+            yield doc
+            doc = []
+    if doc:
+        yield doc
 
 
 def format_documents_text(docs: Sequence[Sequence[str]]) -> str:
@@ -336,5 +343,9 @@ def format_documents_text(docs: Sequence[Sequence[str]]) -> str:
     The round trip holds for non-blank, single-line sentences: an empty translation
     would read back as a document break, so callers should put something visible there.
     """
-    body = "\n\n".join("\n".join(doc) for doc in docs if doc)
-    return f"{body}\n" if body else ""
+    return "".join(format_document_text(doc, first=i == 0) for i, doc in enumerate(d for d in docs if d))
+
+
+def format_document_text(doc: Sequence[str], first: bool) -> str:
+    """One document of `format_documents_text`'s output, for writers that write documents as they come."""
+    return ("" if first else "\n") + "".join(f"{sentence}\n" for sentence in doc)

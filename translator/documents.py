@@ -21,9 +21,10 @@ would be paid once per sentence instead of once per batch).
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from translator.inference import Translation, Translator
 
 LOOKAHEAD = 4  # sentences per document encoded before they are needed
+WINDOW = 10_000  # sentences `translate_in_order` reads ahead of what it has given back
 
 
 @dataclass
@@ -74,24 +76,58 @@ class _Lane:
         return len(self.results) == len(self.pieces)
 
 
-class DocumentWalk:
-    """One job of documents (token ids) through one search; `run` returns their translations."""
+class Feed(Protocol):
+    """Where a walk takes its next document from when a lane is free."""
 
-    def __init__(self, translator: Translator, docs: Sequence[list[list[int]]], decode: DecodeConfig) -> None:
-        self.translator, self.model, self.decode = translator, translator.model, decode
+    def take(self) -> tuple[int, list[list[int]]] | None:
+        """(key, sentences' token ids) of the next document, or None: none for now."""
+
+
+class LongestFirst:
+    """A whole job known in advance: longest documents first (the longest is the job's critical path).
+
+    Ties go by longest first sentence: sentence-level jobs then keep sources
+    of similar lengths together. Keys are indices into `docs`.
+    """
+
+    def __init__(self, docs: Sequence[list[list[int]]]) -> None:
         self.docs = docs
-        # Longest documents first (the longest is the job's critical path), then longest first sentences:
-        # sentence-level jobs then keep sources of similar lengths together.
         order = sorted(range(len(docs)), key=lambda d: (-len(docs[d]), -len(docs[d][0]) if docs[d] else 0))
         self.waiting = collections.deque(order)
+
+    def take(self) -> tuple[int, list[list[int]]] | None:
+        if not self.waiting:
+            return None
+        doc = self.waiting.popleft()
+        return doc, self.docs[doc]
+
+
+class DocumentWalk:
+    """Documents (token ids) from a `Feed` through one search; `run` yields each as it finishes."""
+
+    def __init__(self, translator: Translator, feed: Feed, decode: DecodeConfig) -> None:
+        self.translator, self.model, self.decode = translator, translator.model, decode
+        self.feed = feed
         self.lanes: list[_Lane] = []
         self.stepper = translator.stepper(decode, [])
         self.search = BeamSearch(self.stepper, decode.beam_size, decode.n_best, decode.length_penalty)
 
-    def run(self) -> list[list[Translation]]:
-        results: list[list[Translation]] = [[] for _ in self.docs]
-        joining = self._open_lanes()
-        while joining or len(self.search):
+    def run(self) -> Iterator[tuple[int, list[Translation]]]:
+        """(key, translations) of every document the feed gives, in the order they finish.
+
+        The feed is asked for documents whenever a lane is free, so a feed
+        that reads its input lazily is read only as fast as lanes free up.
+        """
+        joining: list[_Lane] = []
+        while True:
+            opened, empty = self._open_lanes()
+            joining += opened
+            for key in empty:  # nothing to translate; what it frees may let the feed give more
+                yield key, []
+            if empty:
+                continue
+            if not joining and not len(self.search):
+                return
             if joining:
                 self._join(joining)
             joining = []
@@ -103,23 +139,22 @@ class DocumentWalk:
                 if not lane.done:
                     joining.append(lane)
                     continue
-                results[lane.doc] = lane.results
                 self.lanes.remove(lane)
-                joining += self._open_lanes()
-        return results
+                yield lane.doc, lane.results
 
-    def _open_lanes(self) -> list[_Lane]:
-        """Start waiting documents in the free lanes (empty documents finish at once)."""
-        opened = []
-        while self.waiting and len(self.lanes) < self.decode.batch_size:
-            doc = self.waiting.popleft()
-            if not self.docs[doc]:
+    def _open_lanes(self) -> tuple[list[_Lane], list[int]]:
+        """Start documents from the feed in the free lanes; also the keys of empty documents taken."""
+        opened, empty = [], []
+        while len(self.lanes) < self.decode.batch_size and (item := self.feed.take()) is not None:
+            key, pieces = item
+            if not pieces:
+                empty.append(key)
                 continue
             start = self.model.empty_context(1, self.translator.device)
-            lane = _Lane(doc, self.docs[doc], start.encoder_carry if start is not None else None)
+            lane = _Lane(key, pieces, start.encoder_carry if start is not None else None)
             self.lanes.append(lane)
             opened.append(lane)
-        return opened
+        return opened, empty
 
     def _join(self, lanes: list[_Lane]) -> None:
         """Each lane's next sentence enters the search, from the context its previous one left."""
@@ -152,3 +187,93 @@ class DocumentWalk:
             row = torch.tensor([i], device=device)
             lane.encoder_carry = final.index_select(row)
             lane.encoded.append(_Encoded(enc.index_select(row).trim(), lane.encoder_carry, max_len[i]))
+
+
+@torch.inference_mode()
+def translate_all(
+    translator: Translator, docs: Sequence[list[list[int]]], decode: DecodeConfig
+) -> list[list[Translation]]:
+    """Translations of a whole job, longest documents first through the lanes."""
+    results: list[list[Translation]] = [[] for _ in docs]
+    for doc, translations in DocumentWalk(translator, LongestFirst(docs), decode).run():
+        results[doc] = translations
+    return results
+
+
+@dataclass(eq=False)
+class _Pending:
+    """An input document read by `InOrder` and not yet given back: one part per document it walks as."""
+
+    parts: list[list[Translation] | None]
+    size: int  # its share of the window
+
+    @property
+    def complete(self) -> bool:
+        return all(part is not None for part in self.parts)
+
+
+class InOrder:
+    """A feed that reads documents from an iterator as lanes free up; results go back in input order.
+
+    At most `window` sentences are read and not yet given back (an empty
+    document counts as one; one longer than the window is still read, alone):
+    documents that finish early wait for earlier ones still in their lanes,
+    and reading waits for them. That bounds memory whatever the input's length.
+    `split`: every sentence walks as its own document (sentence-level
+    translation), regrouped into its input document on the way out.
+    """
+
+    def __init__(self, docs: Iterable[list[list[int]]], window: int, split: bool = False) -> None:
+        self.source, self.window, self.split = iter(docs), window, split
+        self.pending: collections.deque[_Pending] = collections.deque()  # read, not given back; input order
+        self.ready: collections.deque[tuple[int, list[list[int]]]] = collections.deque()  # read, not taken
+        self.owner: dict[int, tuple[_Pending, int]] = {}  # key -> (its input document, its part there)
+        self.keys = itertools.count()
+        self.in_flight = 0
+
+    def take(self) -> tuple[int, list[list[int]]] | None:
+        if not self.ready and not self._read():
+            return None
+        return self.ready.popleft()
+
+    def _read(self) -> bool:
+        """Read the next input document if the window has room (always when nothing is in flight)."""
+        if self.pending and self.in_flight >= self.window:
+            return False
+        doc = next(self.source, None)
+        if doc is None:
+            return False
+        units = [[sentence] for sentence in doc] if self.split and doc else [doc]
+        pending = _Pending([None] * len(units), max(1, len(doc)))
+        self.pending.append(pending)
+        self.in_flight += pending.size
+        for part, unit in enumerate(units):
+            key = next(self.keys)
+            self.owner[key] = (pending, part)
+            self.ready.append((key, unit))
+        return True
+
+    def put(self, key: int, translations: list[Translation]) -> list[list[Translation]]:
+        """Record a walked document; returns the input documents now complete, in input order."""
+        pending, part = self.owner.pop(key)
+        pending.parts[part] = translations
+        out = []
+        while self.pending and self.pending[0].complete:
+            done = self.pending.popleft()
+            self.in_flight -= done.size
+            out.append([t for part in done.parts if part is not None for t in part])
+        return out
+
+
+@torch.inference_mode()
+def translate_in_order(
+    translator: Translator,
+    docs: Iterable[list[list[int]]],
+    decode: DecodeConfig,
+    window: int = WINDOW,
+    split: bool = False,
+) -> Iterator[list[Translation]]:
+    """Each document's translations in input order, reading `docs` only as lanes free up (see `InOrder`)."""
+    feed = InOrder(docs, window, split)
+    for key, translations in DocumentWalk(translator, feed, decode).run():
+        yield from feed.put(key, translations)

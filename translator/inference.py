@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -26,7 +26,7 @@ from torch.ao.quantization import quantize_dynamic
 from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
-from translator.documents import DocumentWalk
+from translator.documents import WINDOW, translate_all, translate_in_order
 from translator.model import Seq2Seq
 from translator.search import Hypothesis, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
@@ -196,7 +196,29 @@ class Translator:
         dec = decode or self.config.decode
         pieces = [self.tokenizer.encode_batch(doc) for doc in docs]
         with torch.inference_mode():
-            return self._in_lanes(pieces, context, lambda lanes: DocumentWalk(self, lanes, dec).run())
+            return self._in_lanes(pieces, context, lambda lanes: translate_all(self, lanes, dec))
+
+    def translate_stream(
+        self,
+        docs: Iterable[Sequence[str]],
+        context: ContextMode | None = None,
+        decode: DecodeConfig | None = None,
+        window: int = WINDOW,
+    ) -> Iterator[list[Translation]]:
+        """`translate_documents` for documents that arrive one by one (what `nmt translate` reads).
+
+        Documents are read only as lanes free up and each one's translations
+        come back, in input order, as soon as it and those before it are done:
+        memory is bounded by the lanes and `window` (sentences read and not yet
+        given back), not by the input. The translations equal
+        `translate_documents`' (which orders a whole job longest first; here
+        documents take lanes in input order), except with `decode.shortlist`,
+        whose columns are the union of the shortlists of the sentences in the
+        search at the time.
+        """
+        dec = decode or self.config.decode
+        pieces = (self.tokenizer.encode_batch(list(doc)) for doc in docs)
+        yield from translate_in_order(self, pieces, dec, window, split=self._sentence_level(context))
 
     def force_documents(
         self, docs: Sequence[Sequence[tuple[str, str]]], context: ContextMode | None = None
@@ -215,10 +237,14 @@ class Translator:
         self, docs: Sequence[Sequence[T]], context: ContextMode | None, walk: Callable[[list[list[T]]], list[list[R]]]
     ) -> list[list[R]]:
         """`walk` the documents; sentence-level (`none`, or a model without context): every sentence alone."""
-        if self.model.uses_context and context != "none":
+        if not self._sentence_level(context):
             return walk([list(doc) for doc in docs])
         flat = walk([[item] for doc in docs for item in doc])
         return _regroup([r[0] for r in flat], [len(d) for d in docs])
+
+    def _sentence_level(self, context: ContextMode | None) -> bool:
+        """Whether every sentence is translated alone: asked to (`none`), or a model without context."""
+        return not self.model.uses_context or context == "none"
 
     @staticmethod
     def _rounds(

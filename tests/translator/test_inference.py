@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from tests.conftest import tiny_config
+from tests.synthetic import make_documents
+from translator.config import ContextMode
 from translator.inference import Translator
 from translator.model import Seq2Seq
 from translator.tokenizer import Tokenizer
@@ -63,6 +65,21 @@ def test_context_none_translates_each_sentence_alone(trained_run: Path) -> None:
     for doc, result in zip(DOCS, reset, strict=True):
         alone = [t.translate_documents([[s]])[0][0].text for s in doc]
         assert [r.text for r in result] == alone
+
+
+@pytest.mark.parametrize(("context", "beam"), [(None, 1), (None, 3), ("none", 2)])
+def test_translate_stream_equals_translate_documents(trained_run: Path, context: ContextMode | None, beam: int) -> None:
+    """Documents taken in input order through a small window: the same translations as the whole job at once."""
+    t = Translator.load(trained_run)
+    docs: list[list[str]] = [d.sources[: 1 + i % 2] + d.sources for i, d in enumerate(make_documents(20, seed=4))]
+    docs[3:3] = [[], DOCS[0]]  # an empty document, and one longer than the window
+    decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
+    expected = t.translate_documents(docs, context, decode)
+    streamed = list(t.translate_stream(iter(docs), context, decode, window=3))
+    assert [[x.text for x in doc] for doc in streamed] == [[x.text for x in doc] for doc in expected]
+    assert [x.score for doc in streamed for x in doc] == pytest.approx(
+        [x.score for doc in expected for x in doc], abs=1e-4
+    )
 
 
 def test_the_carried_state_decides_the_gender(trained_run: Path) -> None:
