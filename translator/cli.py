@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -256,7 +257,11 @@ def _translate(args: argparse.Namespace) -> int:
         )
     else:
         lines = ([x.text for x in doc] for doc in out)
-    write_documents(lines, args.output)
+    try:
+        write_documents(lines, args.output)
+    except BrokenPipeError:  # the reader has gone (`| head`): stop translating, without a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail too
+        return 1
     return 0
 
 

@@ -131,6 +131,23 @@ def test_translate_writes_a_document_before_the_input_ends(trained_run: Path) ->
     assert rest[0] == "\n" and rest[1].startswith("mira ese") and len(rest) == 3
 
 
+def test_translate_stops_quietly_when_the_reader_goes(trained_run: Path, tmp_path: Path) -> None:
+    """`nmt translate < long | head -1`: the reader leaves early; no traceback, no endless translating."""
+    source = tmp_path / "in.txt"
+    source.write_text("".join("look at that cow .\nit is very cute .\n\n" for _ in range(2000)))
+    command = [sys.executable, "-m", "translator", "translate", "--model", str(trained_run), "-i", str(source)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith("mira esa")
+    proc.stdout.close()
+    try:
+        assert proc.wait(timeout=120) == 1  # a guard against translating on, not a timing
+    finally:
+        proc.kill()
+    assert "Traceback" not in proc.stderr.read()
+
+
 def test_translate_n_best_prints_scores(trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "in.txt"
     source.write_text("look at that cow .\n")
