@@ -16,6 +16,12 @@ so sentences are encoded ahead, batched across documents, at most
 `LOOKAHEAD` per document: a sentence joining the search then costs only its
 decoder's initial state, not an encoder call of its own (whose fixed cost
 would be paid once per sentence instead of once per batch).
+
+Documents come from a feed, asked whenever a lane is free: `LongestFirst`
+for a whole job known in advance (`Translator.translate_documents`), or
+`InOrder` for an input read as it comes (`nmt translate`), which gives the
+translations back in input order with at most a window of sentences read
+ahead, so memory does not grow with the input.
 """
 
 from __future__ import annotations
