@@ -1,4 +1,4 @@
-"""`nmt`: prepare, train, translate, evaluate, score, serve, client.
+"""`nmt`: prepare, train, translate, evaluate, score, cxmi, serve, client.
 
 Each subcommand is a small function that parses its flags into library calls.
 Training-side commands import `training` lazily, so translating needs
@@ -53,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_score(sub)
     _add_compare(sub)
+    from evaluation.cli import add_cxmi
     from server.cli import add_client, add_serve  # flags only: grpc is imported when they run
 
+    add_cxmi(sub)
     add_serve(sub)
     add_client(sub)
     return parser
