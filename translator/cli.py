@@ -69,9 +69,10 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("prepare", help="build a corpus")
     p.add_argument(
         "corpus",
-        choices=["bible", "bible-contrastive", "synthetic-pronouns"],
+        choices=["bible", "bible-contrastive", "bible-balanced", "synthetic-pronouns"],
         help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets); "
         "bible-contrastive: only mine {dev,test}.contrastive.jsonl from the corpus in --data; "
+        "bible-balanced: {dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender; "
         "synthetic-pronouns: documents whose last sentence's Spanish gender depends only on an earlier noun "
         "(plus test.contrastive.jsonl)",
     )
@@ -95,7 +96,12 @@ def _prepare(args: argparse.Namespace) -> int:
         from training.bible import build_bible_corpus
 
         counts.update(build_bible_corpus(args.out, install=not args.no_install))
-    if args.corpus.startswith("bible"):
+    if args.corpus == "bible-balanced":
+        from training.balanced import build_balanced_set
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        counts.update(build_balanced_set(args.data or args.out, out=args.out))
+    elif args.corpus.startswith("bible"):
         args.out.mkdir(parents=True, exist_ok=True)
         for split in ("dev", "test"):
             out = args.out / f"{split}.contrastive.jsonl"
@@ -434,6 +440,8 @@ def _score(args: argparse.Namespace) -> int:
     translator = Translator.load(args.model, int8=args.int8)
     report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()
     print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
+    if "pairs" in report:
+        print(f"pair accuracy {report['pair_accuracy']:.4f} on {report['pairs']} pairs (both twins right)")
     for name in ("by_distance", "by_kind"):
         for key, row in report[name].items():
             print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")
