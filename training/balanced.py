@@ -475,20 +475,49 @@ def _flip(sentence: str, hits: Sequence[PronounHit]) -> str:
     return sentence
 
 
+Antecedents = dict[tuple[str, int], str]  # (document id, 0-based verse) -> the Spanish antecedent noun
+
+
+def load_antecedents(path: str | Path) -> Antecedents:
+    """Hand-marked antecedents: TSV lines `doc_id<TAB>verse (0-based in the document)<TAB>Spanish noun`."""
+    marked: Antecedents = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[1].strip().isdigit() or not fields[2].strip():
+            raise ValueError(f"{path}:{number}: expected doc_id<TAB>verse<TAB>noun, got {line!r}")
+        marked[fields[0].strip(), int(fields[1])] = fields[2].strip().lower()
+    return marked
+
+
 def mine_pairs(
-    documents: Sequence[Document], lexicon: Lexicon, nouns: NounLexicon, seed: int = 1
+    documents: Sequence[Document],
+    lexicon: Lexicon,
+    nouns: NounLexicon,
+    seed: int = 1,
+    antecedents: Antecedents | None = None,
 ) -> list[dict[str, Any]]:
-    """Twin items (`nmt score --contrastive` JSON objects, with `pair` and `twin`) for a split."""
+    """Twin items (`nmt score --contrastive` JSON objects, with `pair` and `twin`) for a split.
+
+    With `antecedents`, only the marked verses are used, each with its marked antecedent (the nearest
+    verse one to three back that has the noun); every other rule still applies.
+    """
     items: list[dict[str, Any]] = []
     for doc in documents:
         for i in range(1, len(doc.sources)):
-            for twins in _pairs_at(doc, i, lexicon, nouns, seed):
+            if antecedents is not None and (doc.doc_id, i) not in antecedents:
+                continue
+            marked = antecedents.get((doc.doc_id, i)) if antecedents else None
+            for twins in _pairs_at(doc, i, lexicon, nouns, seed, marked):
                 pair = f"{doc.doc_id}:{i}"
                 items += [{"pair": pair, "twin": t, **twin} for t, twin in enumerate(twins)]
     return items
 
 
-def _pairs_at(doc: Document, i: int, lexicon: Lexicon, nouns: NounLexicon, seed: int) -> list[list[dict[str, Any]]]:
+def _pairs_at(
+    doc: Document, i: int, lexicon: Lexicon, nouns: NounLexicon, seed: int, marked: str | None = None
+) -> list[list[dict[str, Any]]]:
     src, tgt = doc.sources[i], doc.targets[i]
     hits = gendered_words(tgt, lexicon)
     if not hits or not ENGLISH_PRONOUN.search(src) or len({h.features for h in hits}) != 1:
@@ -496,9 +525,12 @@ def _pairs_at(doc: Document, i: int, lexicon: Lexicon, nouns: NounLexicon, seed:
     hit = hits[0]
     if hit.features[1] == "sg" and ENGLISH_PERSON.search(src):
         return []  # the Spanish singular may render "him"/"her", whose gender the English gives away
-    if _nouns_of(tgt[: hit.start], lexicon, hit.features[1]):
+    if marked is not None:
+        found = _marked(doc, i, hit, marked, nouns)
+    elif _nouns_of(tgt[: hit.start], lexicon, hit.features[1]):
         return []  # a possible antecedent in the same sentence: no context needed, or an unclear one
-    found = _antecedent(doc, i, hit, lexicon, nouns)
+    else:
+        found = _antecedent(doc, i, hit, lexicon, nouns)
     if found is None:
         return []
     j, noun = found
@@ -566,6 +598,17 @@ def _antecedent(
     return None
 
 
+def _marked(doc: Document, i: int, hit: PronounHit, es: str, nouns: NounLexicon) -> tuple[int, Noun] | None:
+    """The marked antecedent, if the lexicon knows it with the pronoun's gender and number, within reach."""
+    noun = nouns.by_es.get(es)
+    if noun is None or (noun.gender, noun.number) != hit.features:
+        return None
+    for j in range(i - 1, max(-1, i - 1 - MAX_DISTANCE), -1):
+        if es in _words(doc.targets[j]) and noun.en in {w.lower() for w in ENGLISH_WORD.findall(doc.sources[j])}:
+            return j, noun
+    return None
+
+
 def _diff(a: str, b: str) -> list[tuple[list[str], list[str]]]:
     """The changed spans between two sentences, as (words in a, words in b)."""
     ta, tb = TOKEN.findall(a), TOKEN.findall(b)
@@ -615,9 +658,17 @@ def check_pair(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 
 def build_balanced_set(
-    data: str | Path, splits: Sequence[str] = ("dev", "test"), out: str | Path | None = None, train: str = "train"
+    data: str | Path,
+    splits: Sequence[str] = ("dev", "test"),
+    out: str | Path | None = None,
+    train: str = "train",
+    antecedents: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Write OUT/{split}.balanced.jsonl for each split of DATA; the lexicons read DATA/train (and the splits)."""
+    """Write OUT/{split}.balanced.jsonl for each split of DATA; the lexicons read DATA/train (and the splits).
+
+    `antecedents`: a TSV of hand-marked antecedents (`load_antecedents`) to use instead of the mined ones.
+    """
+    marked = load_antecedents(antecedents) if antecedents else None
     data = Path(data)
     out = Path(out or data)
     documents = {split: read_corpus(str(data / split), "en", "es") for split in splits}
@@ -627,7 +678,7 @@ def build_balanced_set(
     nouns = NounLexicon.build(train_docs, lexicon)
     counts: dict[str, Any] = {"nouns": len(nouns.by_es)}
     for split, docs in documents.items():
-        items = mine_pairs(docs, lexicon, nouns)
+        items = mine_pairs(docs, lexicon, nouns, antecedents=marked)
         path = out / f"{split}.balanced.jsonl"
         path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items), encoding="utf-8")
         counts[path.name] = {

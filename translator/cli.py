@@ -80,7 +80,8 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
     p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns: training documents")
     p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns: random seed")
-    p.add_argument("--data", type=Path, help="bible-contrastive: the corpus directory (default: --out)")
+    p.add_argument("--data", type=Path, help="bible-contrastive/-balanced: the corpus directory (default: --out)")
+    p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
     p.set_defaults(func=_prepare)
 
 
@@ -100,7 +101,7 @@ def _prepare(args: argparse.Namespace) -> int:
         from training.balanced import build_balanced_set
 
         args.out.mkdir(parents=True, exist_ok=True)
-        counts.update(build_balanced_set(args.data or args.out, out=args.out))
+        counts.update(build_balanced_set(args.data or args.out, out=args.out, antecedents=args.antecedents))
     elif args.corpus.startswith("bible"):
         args.out.mkdir(parents=True, exist_ok=True)
         for split in ("dev", "test"):

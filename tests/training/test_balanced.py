@@ -129,3 +129,24 @@ def test_prepare_bible_balanced_writes_both_splits(
     counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert counts["dev.balanced.jsonl"]["pairs"] == len(NOUNS) and counts["test.balanced.jsonl"]["pairs"] == 2
     assert (tmp_path / "test.balanced.jsonl").is_file()
+
+
+def test_hand_marked_antecedents_reach_past_a_noun_of_the_other_gender(tmp_path: Path) -> None:
+    doc = Document(
+        "d",
+        ("They came to the city.", "They saw a field.", "And they dwelt in it."),
+        ("Vinieron á la ciudad.", "Vieron un campo.", "Y habitaron en ella."),
+    )
+    write_parallel(tmp_path / "train", "en", "es", train_docs())
+    for split in ("dev", "test"):
+        write_parallel(tmp_path / split, "en", "es", [doc])
+    assert build_balanced_set(tmp_path)["dev.balanced.jsonl"]["pairs"] == 0  # the nearest noun is masculine
+    (tmp_path / "marked.tsv").write_text("# doc, verse, antecedent\nd\t2\tciudad\n", encoding="utf-8")
+    counts = build_balanced_set(tmp_path, antecedents=tmp_path / "marked.tsv")
+    assert counts["dev.balanced.jsonl"]["pairs"] == 1
+    a, b = pairs(tmp_path / "dev.balanced.jsonl")[0]
+    assert check_pair(a, b) == [] and a["distance"] == 2 and b["context_tgt"][1] == "Vieron un campo."  # type: ignore[index]
+    assert b["ref"] == "Y habitaron en él." and b["antecedent"]["es"] != "campo"  # type: ignore[index]
+    (tmp_path / "bad.tsv").write_text("d\tsecond\tciudad\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.tsv:1"):
+        build_balanced_set(tmp_path, antecedents=tmp_path / "bad.tsv")
