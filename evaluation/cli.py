@@ -30,7 +30,7 @@ def add_cxmi(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cxmi(args: argparse.Namespace) -> int:
-    from evaluation.cxmi import force_with_controls, format_table, summarise
+    from evaluation.cxmi import format_table, measure
     from translator.corpus import read_corpus
     from translator.inference import Translator
 
@@ -39,22 +39,19 @@ def cxmi(args: argparse.Namespace) -> int:
     docs = read_corpus(args.data, args.src or data.src_lang, args.tgt or data.tgt_lang)
     if args.max_docs:
         docs = docs[: args.max_docs]
-    scores, pairing = force_with_controls(translator, docs, args.seed, args.batch_size)
-    summary = summarise(scores, args.samples, args.seed, args.top)
+    summary = measure(translator, docs, args.samples, args.seed, args.top, args.batch_size)
     result = {
         "model": str(args.model),
         "step": translator.step,
         "context": translator.trained_context,
         "data": str(Path(args.data)),
         "documents": len(docs),
-        "sentences": len(scores),
-        "random_partner": pairing,
         **summary,
     }
     if not args.json:
         header = (
             f"CXMI (nats per reference token) of {args.model} (context {translator.trained_context}, "
-            f"step {translator.step}) on {args.data}: {len(docs)} documents, {len(scores)} sentences"
+            f"step {translator.step}) on {args.data}: {len(docs)} documents, {summary['sentences']} sentences"
         )
         print(format_table(summary, header))
     print(json.dumps(result, ensure_ascii=False))

@@ -222,6 +222,19 @@ def _top_pieces(
     return [{"piece": p, "n": len(per_piece[p]), "mean_gain": m, "class": kind[p]} for m, p in means[:top]]
 
 
+def measure(
+    translator: Translator,
+    docs: Sequence[Document],
+    samples: int = 1000,
+    seed: int = 1,
+    top: int = 20,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Force the documents with every context and summarise: what `nmt cxmi` and `evaluate --cxmi` report."""
+    scores, pairing = force_with_controls(translator, docs, seed, batch_size)
+    return {"sentences": len(scores), "random_partner": pairing, **summarise(scores, samples, seed, top)}
+
+
 def format_table(summary: dict[str, Any], header: str) -> str:
     """The human-readable table `nmt cxmi` prints (the JSON line follows it)."""
 

@@ -330,6 +330,7 @@ def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--report", type=Path, help="write report.md, results.json and PNG plots into this directory")
     p.add_argument("--test", choices=["bs", "ar", "both"], default="bs", help="paired test against the first model")
     p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default)")
+    p.add_argument("--cxmi", action="store_true", help="also measure CXMI on --data (table and plot in --report)")
     p.set_defaults(func=_evaluate)
 
 
@@ -356,6 +357,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         decode = _decode_config(args, translator.config.decode)
         name = _system_name(model, [s.name for s in systems])
         result = evaluate_system(translator, name, model, splits, contrastive, args.context, decode)
+        if args.cxmi:
+            from evaluation.cxmi import measure
+
+            result.cxmi = measure(translator, splits[label])
         systems.append(result)
         _print_system(result, decode.beam_size, args.int8)
     if args.output:
