@@ -112,13 +112,18 @@ def test_a_sentence_level_model_scores_exactly_half_of_the_items(corpus: Path) -
 
 
 def test_spanish_and_english_swaps_fix_the_words_around_the_noun() -> None:
-    assert swap_spanish("Y fué á la ciudad.", "ciudad", "monte") == "Y fué al monte."
-    assert swap_spanish("Las puertas de la ciudad, y todas las puertas.", "puertas", "montes") == (
+    words = frozenset({"santo", "santa", "tenia", "juntos", "juntas"})  # the corpus vocabulary (accent-free)
+    assert swap_spanish("Y fué á la ciudad.", "ciudad", "monte", words) == "Y fué al monte."
+    assert swap_spanish("Las puertas de la ciudad, y todas las puertas.", "puertas", "montes", words) == (
         "Los montes de la ciudad, y todos los montes."
     )
-    assert swap_spanish("Salió del campo.", "campo", "ciudad") == "Salió de la ciudad."
-    assert swap_spanish("Vió la ciudad santa.", "ciudad", "monte") is None  # "santa" would have to agree
-    assert swap_spanish("Vió la gran ciudad.", "ciudad", "monte") is None  # an unknown word before it
+    assert swap_spanish("Salió del campo.", "campo", "ciudad", words) == "Salió de la ciudad."
+    assert swap_spanish("Vió la ciudad santa.", "ciudad", "monte", words) == "Vió el monte santo."
+    assert swap_spanish("Vi la santa ciudad.", "ciudad", "monte", words) == "Vi el santo monte."
+    assert swap_spanish("Vió la gran ciudad.", "ciudad", "monte", words) == "Vió el gran monte."  # gran stays
+    assert swap_spanish("La ciudad tenía patios juntos.", "patios", "nubes", words) == (
+        "La ciudad tenía nubes juntas."  # "tenío" is no word: tenía does not agree
+    )
     assert swap_english("A gate and the gate.", "gate", "altar") == "An altar and the altar."
 
 
@@ -134,8 +139,8 @@ def test_prepare_bible_balanced_writes_both_splits(
 def test_hand_marked_antecedents_reach_past_a_noun_of_the_other_gender(tmp_path: Path) -> None:
     doc = Document(
         "d",
-        ("They came to the city.", "They saw a field.", "And they dwelt in it."),
-        ("Vinieron á la ciudad.", "Vieron un campo.", "Y habitaron en ella."),
+        ("They came to the city and lived in it.", "They saw a field.", "And they dwelt in it."),
+        ("Vinieron á la ciudad, y habitaron en ella.", "Vieron un campo.", "Y habitaron en ella."),
     )
     write_parallel(tmp_path / "train", "en", "es", train_docs())
     for split in ("dev", "test"):
@@ -147,6 +152,21 @@ def test_hand_marked_antecedents_reach_past_a_noun_of_the_other_gender(tmp_path:
     a, b = pairs(tmp_path / "dev.balanced.jsonl")[0]
     assert check_pair(a, b) == [] and a["distance"] == 2 and b["context_tgt"][1] == "Vieron un campo."  # type: ignore[index]
     assert b["ref"] == "Y habitaron en él." and b["antecedent"]["es"] != "campo"  # type: ignore[index]
+    assert str(b["context_tgt"][0]).endswith("y habitaron en él.")  # type: ignore[index]  # "ella" referred to it
     (tmp_path / "bad.tsv").write_text("d\tsecond\tciudad\n", encoding="utf-8")
     with pytest.raises(ValueError, match="bad.tsv:1"):
         build_balanced_set(tmp_path, antecedents=tmp_path / "bad.tsv")
+
+
+def test_hand_marked_noun_outside_the_lexicon_comes_with_its_english(tmp_path: Path) -> None:
+    doc = Document(
+        "d", ("They saw a ladder.", "Angels went up on it."), ("Vieron una escala.", "Ángeles subían por ella.")
+    )
+    write_parallel(tmp_path / "train", "en", "es", train_docs())
+    for split in ("dev", "test"):
+        write_parallel(tmp_path / split, "en", "es", [doc])
+    (tmp_path / "marked.tsv").write_text("d\t1\tescala\tladder\n", encoding="utf-8")
+    assert build_balanced_set(tmp_path, antecedents=tmp_path / "marked.tsv")["dev.balanced.jsonl"]["pairs"] == 1
+    a, b = pairs(tmp_path / "dev.balanced.jsonl")[0]
+    assert a["antecedent"] == {"en": "ladder", "es": "escala"} and b["context_src"][0] != a["context_src"][0]  # type: ignore[index]
+    assert str(b["context_tgt"][0]).startswith("Vieron un ")  # type: ignore[index]
