@@ -30,83 +30,22 @@ PRONOUN, DETERMINER, ADJECTIVE, OTHER = "pronoun", "determiner", "adjective", "o
 CLASSES = (PRONOUN, DETERMINER, ADJECTIVE, OTHER)
 GENDERED = (PRONOUN, DETERMINER, ADJECTIVE)
 
-_DEMONSTRATIVES = [
-    "este",
-    "esta",
-    "estos",
-    "estas",
-    "ese",
-    "esa",
-    "esos",
-    "esas",
-    "aquel",
-    "aquella",
-    "aquellos",
-    "aquellas",
-]
-PRONOUNS = frozenset(
-    [
-        "él",
-        "ella",
-        "ellos",
-        "ellas",
-        "nosotros",
-        "nosotras",
-        "vosotros",
-        "vosotras",
-        "lo",
-        "le",
-        "les",
-        "esto",
-        "eso",
-        "aquello",
-    ]
-    + _DEMONSTRATIVES
-    + [w.replace("e", "é", 1) for w in _DEMONSTRATIVES]  # éste, ése, aquél: the older accented forms
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_DEMONSTRATIVES = _word_set("este esta estos estas ese esa esos esas aquel aquella aquellos aquellas")
+PRONOUNS = (
+    _word_set("él ella ellos ellas nosotros nosotras vosotros vosotras lo le les esto eso aquello")
+    | _DEMONSTRATIVES
+    | {w.replace("e", "é", 1) for w in _DEMONSTRATIVES}  # éste, ése, aquél: the older accented forms
 )
-DETERMINERS = frozenset({"el", "la", "los", "las", "un", "una", "unos", "unas", "al", "del"})
-COPULAS = frozenset(
-    [
-        "es",
-        "son",
-        "era",
-        "eran",
-        "fue",
-        "fueron",
-        "sea",
-        "sean",
-        "será",
-        "serán",
-        "sería",
-        "serían",
-        "eres",
-        "soy",
-        "somos",
-        "sois",
-        "ser",
-        "sido",
-        "está",
-        "están",
-        "estaba",
-        "estaban",
-        "estuvo",
-        "estuvieron",
-        "esté",
-        "estén",
-        "estás",
-        "estoy",
-        "estamos",
-        "estar",
-        "estado",
-        "quedó",
-        "quedaron",
-        "queda",
-        "quedan",
-        "quedaba",
-        "parece",
-        "parecen",
-        "parecía",
-    ]
+DETERMINERS = _word_set("el la los las un una unos unas al del")
+COPULAS = _word_set(
+    "es son era eran fue fué fueron sea sean será serán sería serían eres soy somos sois ser sido "
+    "está están estaba estaban estuvo estuvieron esté estén estás estoy estamos estar estado "
+    "quedó quedaron queda quedan quedaba parece parecen parecía"  # fué: the Reina-Valera 1909 spelling
 )
 INTENSIFIERS = frozenset({"muy", "tan", "más", "menos", "bien"})
 _ENCLITIC = re.compile(r"^\w{2,}(?:r|ndo)(?:me|te|se|nos|os)?(?:lo|la|los|las|le|les)$")
