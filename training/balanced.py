@@ -43,19 +43,20 @@ it (`swap_spanish`): the determiner (el/la, un/una, este/esta, nuestro/nuestra, 
 al <-> á la, todo/toda before them) and adjectives next to it whose other-gender form is also a
 corpus word (santo/santa); English "a"/"an" before the English noun follows the new noun.
 
-The replacement is drawn, seeded by the item's position, among the 40 most
-frequent lexicon nouns of the other gender, same number and class that occur
-nowhere in the document up to the current sentence.
+The replacement is, among the 40 most frequent lexicon nouns of the other gender, same number and
+class that occur nowhere in the document up to the current sentence, the one whose neighbours in
+the training text are most like the antecedent's (cosine of neighbour-word counts): a lamb becomes a
+sheep, not a mercy. Deterministic: the same corpus gives the same set.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import random
+import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]+")
 TOKEN = re.compile(r"\w+|[^\w\s]+")
 MAX_DISTANCE = 3
 MIN_DICE = 0.3
-CANDIDATES = 40  # replacements are drawn among this many of the most frequent fitting nouns
+CANDIDATES = 200  # the replacement is the most alike of this many of the most frequent fitting nouns
 
 # Determiner before a noun -> the same determiner for the other gender.
 FLIP_DETERMINER = {
@@ -130,8 +131,9 @@ class Noun:
 class NounLexicon:
     """Spanish common nouns with gender, number, English counterpart and person/thing class."""
 
-    def __init__(self, nouns: Sequence[Noun]) -> None:
+    def __init__(self, nouns: Sequence[Noun], contexts: dict[str, Counter[str]] | None = None) -> None:
         self.by_es = {n.es: n for n in nouns}
+        self.contexts = contexts or {}  # Spanish noun -> the words around it in the corpus (for `closest`)
 
     @classmethod
     def build(cls, docs: Sequence[Document], lexicon: Lexicon) -> NounLexicon:
@@ -171,7 +173,7 @@ class NounLexicon:
             ):
                 person = who[en] >= 2 and who[en] > which[en]
                 nouns.append(Noun(es, en, gender, number, person, es_count[es]))
-        return cls(nouns)
+        return cls(nouns, _contexts([t for d in docs for t in d.targets], lexicon.nouns.keys()))
 
     def replacements(self, noun: Noun) -> list[Noun]:
         """The most frequent nouns of the other gender, same number and class (person or thing)."""
@@ -181,6 +183,33 @@ class NounLexicon:
             if n.gender != noun.gender and n.number == noun.number and n.person == noun.person
         ]
         return sorted(fits, key=lambda n: (-n.count, n.es))[:CANDIDATES]
+
+    def closest(self, noun: Noun, choices: Sequence[Noun]) -> Noun:
+        """The choice whose corpus contexts are most like the noun's (cosine of neighbour counts), so a
+        lamb becomes a sheep rather than a mercy; the most frequent choice when the noun has no contexts."""
+        mine = self.contexts.get(noun.es)
+        if not mine:
+            return choices[0]
+        return max(choices, key=lambda c: _cosine(mine, self.contexts.get(c.es, Counter())))
+
+
+def _contexts(sentences: Sequence[str], nouns: Iterable[str], window: int = 3) -> dict[str, Counter[str]]:
+    """For each noun, how often each content word (longer than three letters) stands within `window` of it."""
+    wanted = set(nouns)
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for sentence in sentences:
+        tokens = [w.lower() for w in WORD.findall(sentence)]
+        for k, w in enumerate(tokens):
+            if w in wanted:
+                near = tokens[max(0, k - window) : k] + tokens[k + 1 : k + 1 + window]
+                out[w].update(x for x in near if len(x) > 3 and x not in NO_GENDER)
+    return dict(out)
+
+
+def _cosine(a: Counter[str], b: Counter[str]) -> float:
+    dot = sum(v * b[k] for k, v in a.items() if k in b)
+    norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
 
 
 def _pure_genders(sentences: Sequence[str], lexicon: Lexicon) -> dict[str, tuple[str, str]]:
@@ -364,7 +393,6 @@ def mine_pairs(
     documents: Sequence[Document],
     lexicon: Lexicon,
     nouns: NounLexicon,
-    seed: int = 1,
     antecedents: Antecedents | None = None,
 ) -> list[dict[str, Any]]:
     """Twin items (`nmt score --contrastive` JSON objects, with `pair` and `twin`) for a split.
@@ -378,14 +406,14 @@ def mine_pairs(
             if antecedents is not None and (doc.doc_id, i) not in antecedents:
                 continue
             marked = antecedents.get((doc.doc_id, i)) if antecedents else None
-            for twins in _pairs_at(doc, i, lexicon, nouns, seed, marked):
+            for twins in _pairs_at(doc, i, lexicon, nouns, marked):
                 pair = f"{doc.doc_id}:{i}"
                 items += [{"pair": pair, "twin": t, **twin} for t, twin in enumerate(twins)]
     return items
 
 
 def _pairs_at(
-    doc: Document, i: int, lexicon: Lexicon, nouns: NounLexicon, seed: int, marked: Marked | None = None
+    doc: Document, i: int, lexicon: Lexicon, nouns: NounLexicon, marked: Marked | None = None
 ) -> list[list[dict[str, Any]]]:
     src, tgt = doc.sources[i], doc.targets[i]
     hits = gendered_words(tgt, lexicon)
@@ -412,7 +440,7 @@ def _pairs_at(
     choices = [n for n in nouns.replacements(noun) if n.es not in seen_es and n.en not in seen_en]
     if not choices:
         return []
-    other = random.Random(f"{seed}:{doc.doc_id}:{i}").choice(choices)
+    other = nouns.closest(noun, choices)
     coreferent = _coreferent(doc, i, j, noun, hit, lexicon)
     words = frozenset(lexicon.words)
     context_tgt = [

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.balanced import build_balanced_set, check_pair, swap_english, swap_spanish
+from training.balanced import (
+    Noun,
+    NounLexicon,
+    _contexts,
+    build_balanced_set,
+    check_pair,
+    swap_english,
+    swap_spanish,
+)
+from training.contrapro import Lexicon
 from training.spm import train_sentencepiece
 from translator.cli import main
 from translator.config import Config
@@ -170,3 +179,15 @@ def test_hand_marked_noun_outside_the_lexicon_comes_with_its_english(tmp_path: P
     a, b = pairs(tmp_path / "dev.balanced.jsonl")[0]
     assert a["antecedent"] == {"en": "ladder", "es": "escala"} and b["context_src"][0] != a["context_src"][0]  # type: ignore[index]
     assert str(b["context_tgt"][0]).startswith("Vieron un ")  # type: ignore[index]
+
+
+def test_the_replacement_is_the_noun_used_most_alike() -> None:
+    sentences = ["sacrificarás un cordero de un año sin defecto", "sacrificarás una oveja de un año sin defecto",
+                 "tendrá misericordia del pobre y del huérfano"] * 3  # fmt: skip
+    lexicon = Lexicon(["el cordero", "el cordero", "la oveja", "la oveja", "la misericordia", "la misericordia"])
+    nouns = NounLexicon(
+        [Noun("oveja", "sheep", "f", "sg", False, 5), Noun("misericordia", "mercy", "f", "sg", False, 50)],
+        _contexts(sentences, lexicon.nouns),
+    )
+    lamb = Noun("cordero", "lamb", "m", "sg", False, 5)
+    assert nouns.closest(lamb, nouns.replacements(lamb)).es == "oveja"  # not the more frequent "misericordia"
