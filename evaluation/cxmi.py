@@ -198,6 +198,8 @@ def summarise(
         for name, members in [*((c, (c,)) for c in CLASSES), ("gendered", GENDERED)]:
             rows = [_class_sum(s, g, members) for s, g in zip(scores, gains, strict=True)]
             report["by_class"][name] = _estimate(rows, samples, seed)
+        gendered, overall = report["by_class"]["gendered"]["cxmi"], report["cxmi"]
+        report["gendered_over_all"] = gendered / overall if overall else float("nan")  # the 3x goal
         report["top_pieces"] = _top_pieces(scores, gains, top, min_count)
         out[control] = report
     return out
@@ -252,6 +254,8 @@ def format_table(summary: dict[str, Any], header: str) -> str:
     for key, a in reset["by_class"].items():
         b = random_["by_class"][key]
         lines.append(f"{'class ' + key:24}{cell(a):34}{cell(b):34}{a['tokens']}")
+    ratios = [f"{summary[c]['gendered_over_all']:.2f} vs {c}" for c in CONTROLS]
+    lines.append("gendered words' CXMI / all tokens': " + ", ".join(ratios))
     for control in CONTROLS:
         tops = ", ".join(f"{r['piece']} {r['mean_gain']:+.2f} ({r['n']})" for r in summary[control]["top_pieces"][:10])
         lines.append(f"top pieces vs {control}: {tops}")

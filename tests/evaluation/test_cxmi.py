@@ -48,6 +48,7 @@ def test_a_carry_model_that_learned_its_context_has_clearly_positive_cxmi(traine
     assert abs(summary["random"]["by_class"]["other"]["cxmi"]) < 0.01
     assert summary["reset"]["by_class"]["other"]["cxmi"] > 0.1
     assert {r["class"] for r in summary["random"]["top_pieces"][:4]} == {"adjective"}
+    assert summary["random"]["gendered_over_all"] > 3  # what the issue asks of Bible text, met here
     assert pairing["exhausted_sentences"] == 0  # partners are chosen at least as long where one exists
 
 
