@@ -110,6 +110,7 @@ class Lexicon:
         self.nouns = {
             w: c.most_common(1)[0][0] for w, c in votes.items() if c.most_common(1)[0][1] >= 2 and w not in verbs
         }
+        self.verbs = verbs - votes.keys()  # never after an article: "los hirió", not "los ojos"
 
     def clitic(self, word: str) -> tuple[str, str] | None:
         """("stem", "clitic") when `word` is a verb form plus an object clitic, else None."""

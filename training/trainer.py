@@ -26,6 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from training import distributed
 from training.data import DocumentStream, Slot, encode_documents
+from training.levers import apply_levers
 from training.report import Reporter
 from training.schedule import lr_at
 from training.spm import train_sentencepiece
@@ -167,6 +168,7 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = lr
         slots = [stream.next_slot().to(dist.device) for _ in range(cfg.train.bptt_sentences)]
+        slots = apply_levers(slots, cfg.train, progress.step, dist.rank)
         loss_sum, n_tokens, grad_norm, context = optimisation_step(graph, optimizer, slots, context, cfg)
 
         progress.step += 1

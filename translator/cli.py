@@ -1,4 +1,4 @@
-"""`nmt`: prepare, train, translate, evaluate, score, serve, client.
+"""`nmt`: prepare, train, translate, evaluate, score, cxmi, serve, client.
 
 Each subcommand is a small function that parses its flags into library calls.
 Training-side commands import `training` lazily, so translating needs
@@ -55,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_score(sub)
     _add_compare(sub)
+    from evaluation.cli import add_cxmi
     from server.cli import add_client, add_serve  # flags only: grpc is imported when they run
 
+    add_cxmi(sub)
     add_serve(sub)
     add_client(sub)
     return parser
@@ -69,9 +71,10 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("prepare", help="build a corpus")
     p.add_argument(
         "corpus",
-        choices=["bible", "bible-contrastive", "synthetic-pronouns"],
+        choices=["bible", "bible-contrastive", "bible-balanced", "synthetic-pronouns"],
         help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets); "
         "bible-contrastive: only mine {dev,test}.contrastive.jsonl from the corpus in --data; "
+        "bible-balanced: {dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender; "
         "synthetic-pronouns: documents whose last sentence's Spanish gender depends only on an earlier noun "
         "(plus test.contrastive.jsonl)",
     )
@@ -79,7 +82,8 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
     p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns: training documents")
     p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns: random seed")
-    p.add_argument("--data", type=Path, help="bible-contrastive: the corpus directory (default: --out)")
+    p.add_argument("--data", type=Path, help="bible-contrastive/-balanced: the corpus directory (default: --out)")
+    p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
     p.set_defaults(func=_prepare)
 
 
@@ -95,7 +99,12 @@ def _prepare(args: argparse.Namespace) -> int:
         from training.bible import build_bible_corpus
 
         counts.update(build_bible_corpus(args.out, install=not args.no_install))
-    if args.corpus.startswith("bible"):
+    if args.corpus == "bible-balanced":
+        from training.balanced import build_balanced_set
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        counts.update(build_balanced_set(args.data or args.out, out=args.out, antecedents=args.antecedents))
+    elif args.corpus.startswith("bible"):
         args.out.mkdir(parents=True, exist_ok=True)
         for split in ("dev", "test"):
             out = args.out / f"{split}.contrastive.jsonl"
@@ -344,6 +353,7 @@ def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--report", type=Path, help="write report.md, results.json and PNG plots into this directory")
     p.add_argument("--test", choices=["bs", "ar", "both"], default="bs", help="paired test against the first model")
     p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default)")
+    p.add_argument("--cxmi", action="store_true", help="also measure CXMI on --data (table and plot in --report)")
     p.set_defaults(func=_evaluate)
 
 
@@ -370,6 +380,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         decode = _decode_config(args, translator.config.decode)
         name = _system_name(model, [s.name for s in systems])
         result = evaluate_system(translator, name, model, splits, contrastive, args.context, decode)
+        if args.cxmi:
+            from evaluation.cxmi import measure
+
+            result.cxmi = measure(translator, splits[label])
         systems.append(result)
         _print_system(result, decode.beam_size, args.int8)
     if args.output:
@@ -455,6 +469,8 @@ def _score(args: argparse.Namespace) -> int:
     translator = Translator.load(args.model, int8=args.int8)
     report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()
     print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
+    if "pairs" in report:
+        print(f"pair accuracy {report['pair_accuracy']:.4f} on {report['pairs']} pairs (both twins right)")
     for name in ("by_distance", "by_kind"):
         for key, row in report[name].items():
             print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")

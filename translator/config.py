@@ -95,6 +95,15 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast matrix products (weights stay fp32)
     tensorboard: bool = True
+    # Levers that make the model use its context (training/levers.py); 0 = off.
+    context_dropout: float = 0.0  # probability that a lane's carried state is reset before a sentence
+    coword_dropout: float = 0.0  # probability that a source piece is replaced by <unk> (Fernandes et al. 2021)
+
+    def __post_init__(self) -> None:
+        for name in ("context_dropout", "coword_dropout"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"train.{name}: {value!r} must be in [0, 1)")
 
 
 @dataclass

@@ -48,6 +48,16 @@ class SearchStart:
     max_len: Tensor  # (B,) pieces including EOS
 
 
+@dataclass(frozen=True)
+class Forced:
+    """A teacher-forced batch. Shapes: tokens, log_probs, mask (B, T); padding has log-probability 0."""
+
+    tokens: Tensor  # the forced output pieces (EOS last)
+    log_probs: Tensor
+    mask: Tensor  # True on real tokens
+    context: DocContext | None  # what each row leaves for its document's next sentence
+
+
 @dataclass
 class Translation:
     """One sentence's output; `alternatives` holds the rest of the n-best list."""
@@ -231,7 +241,7 @@ class Translator:
             lp, n, ctx = self.force([p[0] for p in pairs], [p[1] for p in pairs], ctx)
             return list(zip(lp.tolist(), n.tolist(), strict=True)), ctx
 
-        return self._in_lanes(docs, context, lambda lanes: self._rounds(lanes, self.config.decode.batch_size, run))
+        return self._in_lanes(docs, context, lambda lanes: self.rounds(lanes, self.config.decode.batch_size, run))
 
     def _in_lanes(
         self, docs: Sequence[Sequence[T]], context: ContextMode | None, walk: Callable[[list[list[T]]], list[list[R]]]
@@ -247,7 +257,7 @@ class Translator:
         return not self.model.uses_context or context == "none"
 
     @staticmethod
-    def _rounds(
+    def rounds(
         docs: Sequence[Sequence[T]],
         batch_size: int,
         run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
@@ -277,6 +287,12 @@ class Translator:
         Used to score contrastive variants, and to push a known context
         (source and reference translation) through the model.
         """
+        forced = self.force_tokens(sources, targets, context)
+        return forced.log_probs.sum(1), forced.mask.sum(1), forced.context
+
+    @torch.inference_mode()
+    def force_tokens(self, sources: Sequence[str], targets: Sequence[str], context: DocContext | None) -> Forced:
+        """Teacher-force `targets`, keeping every token's log-probability (what CXMI compares)."""
         if context is None:
             context = self.empty_context(len(sources))
         src, src_len = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)
@@ -288,7 +304,7 @@ class Translator:
         log_probs = self.model.logits(out.features).log_softmax(-1)  # (B, T, V)
         token_lp = log_probs.gather(-1, tgt_out_t.unsqueeze(-1)).squeeze(-1)  # (B, T)
         real = tgt_out_t.ne(PAD_ID)
-        return token_lp.masked_fill(~real, 0.0).sum(1), real.sum(1), self.model.next_context(enc_final, out.state)
+        return Forced(tgt_out_t, token_lp.masked_fill(~real, 0.0), real, self.model.next_context(enc_final, out.state))
 
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]

@@ -4,7 +4,8 @@
 model is the baseline; every other one is compared with it by sacrebleu's
 paired tests on the same sentences. The report is Markdown with PNG plots
 (matplotlib, headless): training curves from each run's `metrics.jsonl`,
-BLEU/chrF bars, and contrastive accuracy by antecedent distance.
+BLEU/chrF bars, contrastive accuracy by antecedent distance, and (with
+`--cxmi`) CXMI by sentence number.
 `results.json` beside it holds every number, signatures included.
 """
 
@@ -36,6 +37,7 @@ class SystemResult:
     hypotheses: dict[str, list[str]] = field(default_factory=dict)  # split -> detokenised output
     seconds: dict[str, float] = field(default_factory=dict)  # split -> translation time
     contrastive: dict[str, dict[str, Any]] = field(default_factory=dict)  # set -> ContrastiveReport.to_dict()
+    cxmi: dict[str, Any] = field(default_factory=dict)  # evaluation.cxmi.measure() of the test split (--cxmi)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class SystemResult:
             "scores": {s: {m: dataclasses.asdict(v) for m, v in ms.items()} for s, ms in self.scores.items()},
             "seconds": self.seconds,
             "contrastive": self.contrastive,
+            "cxmi": self.cxmi,
         }
 
 
@@ -109,6 +112,7 @@ def write_report(out_dir: Path, systems: Sequence[SystemResult], comparisons: Se
     lines = ["# Evaluation report", "", f"Baseline: **{systems[0].name}**. Systems:", ""]
     lines += [f"- **{s.name}**: `{s.model}` (context: {s.context})" for s in systems]
     lines += ["", *_scores_table(systems), "", *_significance_table(comparisons), "", *_contrastive_tables(systems)]
+    lines += _cxmi_table(systems)
     lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
     lines += ["", "## Signatures", ""] + _signatures(systems)
     path = out_dir / "report.md"
@@ -164,6 +168,26 @@ def _contrastive_tables(systems: Sequence[SystemResult]) -> list[str]:
     return rows
 
 
+def _cxmi_table(systems: Sequence[SystemResult]) -> list[str]:
+    """CXMI against both controls (nats per reference token, 95% bootstrap interval), where measured."""
+    measured = [s for s in systems if s.cxmi]
+    if not measured:
+        return []
+    rows = ["## Context use: CXMI (nats per reference token, 95% CI)", ""]
+    rows += ["| system | vs reset | vs random | gendered words vs reset | gendered words vs random |"]
+    rows += ["| --- | --- | --- | --- | --- |"]
+    for s in measured:
+        reset, rand = s.cxmi["reset"], s.cxmi["random"]
+        cells = [reset, rand, reset["by_class"]["gendered"], rand["by_class"]["gendered"]]
+        rows.append(f"| {s.name} | " + " | ".join(_cxmi_cell(c) for c in cells) + " |")
+    return [*rows, ""]
+
+
+def _cxmi_cell(row: dict[str, Any]) -> str:
+    lo, hi = row["ci95"]
+    return f"{row['cxmi']:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+
+
 def _accuracy_cell(row: dict[str, Any] | None) -> str:
     return f"{100 * row['accuracy']:.1f}% ({row['n']})" if row else ""
 
@@ -190,6 +214,7 @@ def _plot_all(out_dir: Path, systems: Sequence[SystemResult]) -> list[str]:
         ("training.png", _plot_training),
         ("scores.png", _plot_scores),
         ("contrastive.png", _plot_contrastive),
+        ("cxmi.png", _plot_cxmi),
     ):
         if plot(out_dir / name, systems):
             written.append(name)
@@ -259,6 +284,28 @@ def _plot_contrastive(path: Path, systems: Sequence[SystemResult]) -> bool:
         _grouped_bars(ax, groups, [s.name for s in systems], values)
         ax.axhline(50, color="grey", linestyle="--", linewidth=1)
         ax.set(title=f"contrastive accuracy: {set_name}", ylabel="% correct", ylim=(0, 100))
+    return _save(fig, path)
+
+
+def _plot_cxmi(path: Path, systems: Sequence[SystemResult]) -> bool:
+    """CXMI by sentence number in the document, against each control, with 95% intervals."""
+    import matplotlib.pyplot as plt
+
+    measured = [s for s in systems if s.cxmi]
+    if not measured:
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, control in zip(axes, ("reset", "random"), strict=True):
+        for s in measured:
+            by = s.cxmi[control]["by_position"]
+            values = [row["cxmi"] for row in by.values()]
+            errors = [[v - row["ci95"][0] for v, row in zip(values, by.values(), strict=True)],
+                      [row["ci95"][1] - v for v, row in zip(values, by.values(), strict=True)]]  # fmt: skip
+            ax.errorbar(list(by), values, yerr=errors, marker="o", capsize=3, label=s.name)
+        ax.axhline(0, color="grey", linestyle="--", linewidth=1)
+        ax.set(title=f"CXMI vs {control} context", xlabel="sentence number in the document", ylabel="nats/token")
+        ax.grid(alpha=0.3)
+        ax.legend()
     return _save(fig, path)
 
 

@@ -36,6 +36,7 @@ class ContrastiveItem:
     context_tgt: tuple[str, ...] = ()
     distance: Any = None
     kind: Any = None
+    pair: Any = None  # twins of a balanced set share a pair id (both must be right for the pair to count)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ContrastiveReport:
     n: int = 0
     by_distance: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    pairs: dict[str, bool] = field(default_factory=dict)  # pair id -> every twin right so far
 
     @property
     def accuracy(self) -> float:
@@ -52,6 +54,8 @@ class ContrastiveReport:
     def add(self, item: ContrastiveItem, ok: bool) -> None:
         self.correct += ok
         self.n += 1
+        if item.pair is not None:
+            self.pairs[str(item.pair)] = self.pairs.get(str(item.pair), True) and ok
         for table, key in ((self.by_distance, item.distance), (self.by_kind, item.kind)):
             if key is not None:
                 table[str(key)][0] += ok
@@ -61,12 +65,16 @@ class ContrastiveReport:
         def acc(table: dict[str, list[int]]) -> dict[str, dict[str, float]]:
             return {k: {"accuracy": c / n, "n": n} for k, (c, n) in sorted(table.items())}
 
-        return {
+        out: dict[str, Any] = {
             "accuracy": self.accuracy,
             "n": self.n,
             "by_distance": acc(self.by_distance),
             "by_kind": acc(self.by_kind),
         }
+        if self.pairs:
+            out["pair_accuracy"] = sum(self.pairs.values()) / len(self.pairs)
+            out["pairs"] = len(self.pairs)
+        return out
 
 
 def load_contrastive(path: str | Path) -> list[ContrastiveItem]:
@@ -105,6 +113,7 @@ def _parse_item(line: str, where: str) -> ContrastiveItem:
         tuple(lists["context_tgt"]),
         raw.get("distance"),
         raw.get("kind"),
+        raw.get("pair"),
     )
 
 

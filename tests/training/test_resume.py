@@ -25,6 +25,8 @@ def write_config(path: Path, out: Path, corpus: dict[str, str], **train: object)
             f"data.train={corpus['train']}",
             f"data.dev={corpus['dev']}",
             "model.dropout=0.1",
+            "train.context_dropout=0.3",  # the levers' draws must replay exactly on resume too
+            "train.coword_dropout=0.2",
         ]  # dropout: RNG state matters
     )
     path.write_text(cfg.to_yaml())

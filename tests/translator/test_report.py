@@ -65,3 +65,20 @@ def test_output_file_needs_a_single_model(trained_run: Path, synthetic_corpus: d
     with pytest.raises(SystemExit, match="one --model"):
         main(["evaluate", "--model", str(trained_run), "--model", str(trained_run), "--data", synthetic_corpus["test"],
               "-o", str(tmp_path / "hyp")])  # fmt: skip
+
+
+def test_cxmi_goes_into_the_report_when_asked(
+    trained_run: Path, synthetic_corpus: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report"
+    base = ["evaluate", "--model", str(trained_run), "--data", synthetic_corpus["test"], "--beam", "1"]
+    assert main([*base, "--report", str(report / "plain")]) == 0
+    assert not (report / "plain" / "cxmi.png").exists()
+    assert "CXMI" not in (report / "plain" / "report.md").read_text()
+    assert main([*base, "--cxmi", "--report", str(report / "cxmi")]) == 0
+    capsys.readouterr()
+    measured = json.loads((report / "cxmi" / "results.json").read_text())["systems"][0]["cxmi"]
+    assert measured["reset"]["ci95"][0] > 0 and measured["random"]["by_position"]["1"]["cxmi"] == 0.0
+    markdown = (report / "cxmi" / "report.md").read_text()
+    assert "Context use: CXMI" in markdown and f"| {trained_run.name} | +" in markdown
+    assert (report / "cxmi" / "cxmi.png").read_bytes()[:8] == PNG_MAGIC and "](cxmi.png)" in markdown

@@ -45,3 +45,13 @@ def test_report_groups_by_distance_and_kind() -> None:
     assert out["accuracy"] == 0.75 and out["n"] == 4
     assert out["by_distance"] == {"1": {"accuracy": 0.5, "n": 2}, "2": {"accuracy": 1.0, "n": 1}}
     assert out["by_kind"]["they"] == {"accuracy": 1.0, "n": 1}
+
+
+def test_pair_accuracy_counts_pairs_whose_twins_are_all_right() -> None:
+    report = ContrastiveReport()
+    for pair, ok in [("a", True), ("a", False), ("b", True), ("b", True), ("c", False), ("c", True)]:
+        report.add(ContrastiveItem("s", "r", ("x",), pair=pair), ok)
+    out = report.to_dict()
+    assert out["accuracy"] == pytest.approx(4 / 6)
+    assert out["pairs"] == 3 and out["pair_accuracy"] == pytest.approx(1 / 3)
+    assert "pairs" not in ContrastiveReport().to_dict()  # unpaired sets report as before
