@@ -88,12 +88,12 @@ class ServedModel:
     def precision(self) -> str:
         return "int8" if self.translator.int8 else "fp32"
 
-    def decode_context(self, blob: bytes) -> tuple[DocContext | None, int]:
+    def decode_context(self, blob: bytes, key: bytes = b"") -> tuple[DocContext | None, int]:
         cfg = self.translator.config.model
-        return contextblob.decode(blob, self.name, self.version, cfg, self.translator.device)
+        return contextblob.decode(blob, self.name, self.version, cfg, self.translator.device, key)
 
-    def encode_context(self, context: DocContext | None, sentences: int) -> bytes:
-        return contextblob.encode(self.name, self.version, sentences, context)
+    def encode_context(self, context: DocContext | None, sentences: int, key: bytes = b"") -> bytes:
+        return contextblob.encode(self.name, self.version, sentences, context, key)
 
     def summary(self) -> dict[str, object]:
         cfg = self.translator.config

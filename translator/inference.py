@@ -28,7 +28,7 @@ from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
 from translator.documents import DocumentWalk
 from translator.model import Seq2Seq
-from translator.search import Hypothesis, Stepper, beam_search
+from translator.search import Hypothesis, NoHypothesisError, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
@@ -176,7 +176,14 @@ class Translator:
     def finish(
         self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
     ) -> tuple[list[Translation], DocContext | None]:
-        """Translations of finished searches, and the context each best hypothesis leaves."""
+        """Translations of finished searches, and the context each best hypothesis leaves.
+
+        A search that ended with no hypothesis (its scores went NaN: `search.BeamSearch`) is
+        an error of that sentence, reported as one, not an IndexError from deep inside.
+        """
+        empty = [i for i, hyps in enumerate(nbest) if not hyps]
+        if empty:
+            raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
         return [self._to_translation(h) for h in nbest], self.model.next_context(encoder_final, best_states)
 

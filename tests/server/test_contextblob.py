@@ -19,9 +19,10 @@ CFG = ModelConfig(enc_layers=2, enc_hidden=3, dec_layers=1, dec_hidden=4)
 
 
 def context(seed: int = 0) -> DocContext:
+    """Hidden states in [-1, 1] (tanh outputs), cell states unbounded: what an LSTM leaves."""
     g = torch.Generator().manual_seed(seed)
-    enc = LSTMState(torch.randn(2, 1, 3, generator=g), torch.randn(2, 1, 3, generator=g))
-    dec = LSTMState(torch.randn(1, 1, 4, generator=g), torch.randn(1, 1, 4, generator=g))
+    enc = LSTMState(torch.randn(2, 1, 3, generator=g).tanh(), 3 * torch.randn(2, 1, 3, generator=g))
+    dec = LSTMState(torch.randn(1, 1, 4, generator=g).tanh(), 3 * torch.randn(1, 1, 4, generator=g))
     return DocContext(enc, dec)
 
 
@@ -83,7 +84,9 @@ def test_malformed_blobs_are_invalid_arguments(change: object, words: str) -> No
 
 
 def test_size_and_magic_are_checked_before_parsing() -> None:
-    assert "bytes" in refused(contextblob.MAGIC + b"\x00" * contextblob.MAX_BYTES).message
+    limit = contextblob.max_bytes(CFG, "m", "v1")
+    assert limit < 4 * 2 * (2 * 3 + 4) + 1100  # near the model's real blob size, not megabytes
+    assert "bytes" in refused(contextblob.MAGIC + b"\x00" * limit).message
     assert "magic" in refused(b"{}").message
     assert "corrupt" in refused(contextblob.MAGIC + b"\x0a\xff").message
 
@@ -104,7 +107,7 @@ def test_attend_context_round_trips_its_memory_and_checks_the_mask() -> None:
     from translator.state import Memory
 
     cfg = dataclasses.replace(CFG, context="attend", memory_tokens=5)
-    memory = Memory(torch.randn(1, 5, 6), torch.tensor([[False, False, True, True, True]]))
+    memory = Memory(torch.randn(1, 5, 6).tanh(), torch.tensor([[False, False, True, True, True]]))
     ctx = dataclasses.replace(context(), memory=memory)
     decoded, _ = contextblob.decode(contextblob.encode("m", "v1", 2, ctx), "m", "v1", cfg)
     assert decoded is not None and decoded.memory is not None
