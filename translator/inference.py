@@ -78,7 +78,11 @@ class Translator:
         inference only). On the Bible test set it decoded 2.7x (beam 5) to
         3.2x (greedy) faster for at most 0.18 BLEU (README, Results).
         """
-        ckpt = checkpoint.load(path)
+        return cls.from_checkpoint(checkpoint.load(path), int8)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: checkpoint.Checkpoint, int8: bool = False) -> Translator:
+        """From a checkpoint already read (a server hashes and loads the same bytes)."""
         model = Seq2Seq(ckpt.config.model)
         model.load_state_dict(ckpt.model)
         translator = cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step, _shortlist(ckpt))
