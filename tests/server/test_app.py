@@ -12,13 +12,15 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from server import contextblob
 from server.client import Client
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
@@ -253,3 +255,123 @@ def test_load_2000_requests_from_32_clients_without_an_error(start_server: Start
     }
     assert samples["nmt_requests_total"] == 2000
     assert samples["nmt_batch_size_sum"] / samples["nmt_batch_size_count"] > 4  # requests really shared batches
+
+
+# ---------------------------------------------------------------- resource bounds
+
+
+def idle_requests(release: threading.Event) -> Iterator[pb.TranslateRequest]:
+    """A stream's requests that never come (until `release`): the client holds the stream open, idle."""
+    release.wait()
+    yield from ()
+
+
+def test_health_answers_while_70_idle_streams_are_open(start_server: StartServer, trained_run: Path) -> None:
+    """Every RPC shared 64 threads: 70 idle streams made Health.Check fail at once (issue 15)."""
+    server = start_server(model=[f"h={trained_run}"])  # --workers 64
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    stub, health = pb_grpc.TranslatorStub(channel), health_pb2_grpc.HealthStub(channel)
+    release = threading.Event()
+    streams = [stub.TranslateStream(idle_requests(release), timeout=60) for _ in range(70)]
+    try:
+        time.sleep(1.0)  # the server has taken them all
+        start = time.monotonic()
+        reply = health.Check(health_pb2.HealthCheckRequest(service="translator.v1.Translator"), timeout=1.0)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING and time.monotonic() - start < 1.0
+    finally:
+        release.set()
+    codes = []
+    for s in streams:
+        try:
+            codes.append("OK" if list(s) == [] else "replies")
+        except grpc.RpcError as e:
+            codes.append(e.code().name)  # type: ignore[attr-defined]
+    assert sorted(set(codes)) == ["OK", "RESOURCE_EXHAUSTED"] and codes.count("OK") == 64  # workers held, rest refused
+
+
+def test_a_dead_batcher_worker_turns_health_not_serving(
+    start_server: StartServer, trained_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_server(model=[f"w={trained_run}"])
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    stub, health = pb_grpc.TranslatorStub(channel), health_pb2_grpc.HealthStub(channel)
+
+    class Killed(BaseException):
+        pass
+
+    def kill(stats: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(server.batcher, "_on_batch", kill)
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=["look at that cow ."]), timeout=10))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE  # not left hanging
+    for service in ("", "translator.v1.Translator"):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert server.batcher.depth == 0
+
+
+def test_the_server_caps_the_deadline_of_a_request_that_set_none(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"t={trained_run}"], max_request_seconds=0.3)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    start = time.monotonic()
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=LONG_DOC)))  # no client deadline
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and time.monotonic() - start < 10
+    deadline = time.monotonic() + 30
+    while server.batcher.depth and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.batcher.depth == 0
+
+
+def test_an_idle_stream_is_cancelled(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"i={trained_run}"], stream_idle_seconds=0.5)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    release = threading.Event()
+    start = time.monotonic()
+    try:
+        error = rpc_error(lambda: list(stub.TranslateStream(idle_requests(release), timeout=20)))
+    finally:
+        release.set()
+    assert error.code() == grpc.StatusCode.CANCELLED and time.monotonic() - start < 5
+
+
+def test_a_stream_carries_at_most_max_stream_messages(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"n={trained_run}"], max_stream_messages=2)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    replies: list[pb.TranslateResponse] = []
+    requests = [pb.TranslateRequest(sentences=[s]) for s in ("look at that cow .", "it is old .", "it is new .")]
+    error = rpc_error(lambda: replies.extend(stub.TranslateStream(iter(requests), timeout=30)))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "new stream" in error.details()
+    assert len(replies) == 2 and replies[1].context  # the document goes on from the last context
+
+
+def test_metrics_listen_on_loopback_even_when_grpc_does_not(start_server: StartServer, trained_run: Path) -> None:
+    """Metrics name checkpoint paths: `--host` must not expose them (127.0.0.2 stands in for 0.0.0.0)."""
+    server = start_server(model=[f"l={trained_run}"], host="127.0.0.2", metrics_port=free_port())
+    assert server._metrics_server.server_address[0] == "127.0.0.1"
+
+
+def test_reflection_can_be_turned_off(start_server: StartServer, trained_run: Path) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    server = start_server(model=[f"r={trained_run}"], no_reflection=True)
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    ask = reflection_pb2.ServerReflectionRequest(list_services="")
+    error = rpc_error(lambda: list(reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(iter([ask]))))
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert pb_grpc.TranslatorStub(channel).ListModels(pb.ListModelsRequest(), timeout=10).models
+
+
+def test_replicas_sharing_a_context_key_continue_each_others_documents_and_refuse_forgeries(
+    start_server: StartServer, trained_run: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "context.key"
+    key.write_bytes(os.urandom(32))
+    a, b = (start_server(model=[f"k={trained_run}"], context_key_file=str(key)) for _ in range(2))
+    stub_a, stub_b = (pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{s.port}")) for s in (a, b))
+    cow = stub_a.Translate(pb.TranslateRequest(sentences=["look at that cow ."]), timeout=30)
+    cute = stub_b.Translate(pb.TranslateRequest(sentences=["it is very cute ."], context=cow.context), timeout=30)
+    assert cute.translations[0].text.split()[-2].endswith("a")  # the state crossed replicas intact
+    unsigned = cow.context[: -contextblob.TAG_BYTES]  # a well-formed, in-range blob without its signature
+    error = rpc_error(lambda: stub_b.Translate(pb.TranslateRequest(sentences=["a ."], context=unsigned), timeout=30))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "signature" in error.details()

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 import torch
 
@@ -13,7 +14,7 @@ from server import contextblob
 from server.errors import RequestError
 from server.gen import translator_pb2 as pb
 from translator.config import ModelConfig
-from translator.state import DocContext, LSTMState
+from translator.state import DocContext, LSTMState, context_to_tensors
 
 CFG = ModelConfig(enc_layers=2, enc_hidden=3, dec_layers=1, dec_hidden=4)
 
@@ -116,3 +117,53 @@ def test_attend_context_round_trips_its_memory_and_checks_the_mask() -> None:
     bad = dataclasses.replace(ctx, memory=Memory(memory.states, memory.mask))
     blob = contextblob.encode("m", "v1", 2, bad).replace(b"\x00\x00\x80\x3f", b"\x00\x00\x00\x40")  # a 1.0 -> 2.0
     assert "0 and 1" in refused(blob, cfg=cfg).message
+
+
+def with_values(name: str, value: float, index: int = 0) -> bytes:
+    """A well-formed blob of the right model whose tensor `name` holds `value` at `index`: a forgery."""
+
+    def change(m: pb.DocumentContext) -> None:
+        t = next(t for t in m.tensors if t.name == name)
+        data = bytearray(t.data)
+        data[4 * index : 4 * index + 4] = np.float32(value).astype("<f4").tobytes()
+        t.data = bytes(data)
+
+    return tampered(change)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("decoder_h", 3e38), ("decoder_h", 1.0001), ("encoder_h", -2.0), ("decoder_c", 3e38), ("encoder_c", -1e7)],
+)
+def test_states_no_lstm_can_reach_are_refused(name: str, value: float) -> None:
+    """|h| <= 1 (tanh) and |c| <= MAX_CELL: a forged 3e38 turned scores NaN and broke other requests."""
+    error = refused(with_values(name, value))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT and f"{name} holds values beyond" in error.message
+
+
+@pytest.mark.parametrize(("name", "value"), [("decoder_h", 1.0), ("decoder_h", 1e-45), ("decoder_c", 5e5)])
+def test_states_an_lstm_can_reach_are_accepted(name: str, value: float) -> None:
+    """The bounds are inclusive and leave subnormals and large cell states alone."""
+    decoded, _ = contextblob.decode(with_values(name, value), "m", "v1", CFG)
+    assert decoded is not None
+    assert float(context_to_tensors(decoded)[name].flatten()[0]) == float(np.float32(value))
+
+
+def test_the_sentence_counter_is_bounded() -> None:
+    """2^64-1 sentences passed, and the server failed with INTERNAL once the translation was done."""
+    blob = contextblob.encode("m", "v1", 2**64 - 1, context())
+    assert "sentences" in refused(blob).message
+    assert contextblob.decode(contextblob.encode("m", "v1", contextblob.MAX_SENTENCES, context()), "m", "v1", CFG)
+
+
+def test_with_a_key_only_blobs_signed_by_it_are_read() -> None:
+    key = b"k" * 32
+    blob = contextblob.encode("m", "v1", 3, context(), key)
+    decoded, sentences = contextblob.decode(blob, "m", "v1", CFG, key=key)
+    assert sentences == 3 and decoded is not None and torch.equal(decoded.encoder.c, context().encoder.c)
+    forged = contextblob.encode("m", "v1", 3, context(1))  # right model and shapes, in range, unsigned
+    other_key = contextblob.encode("m", "v1", 3, context(), b"x" * 32)
+    for bad in (forged, forged + blob[-32:], blob[:-1] + bytes([blob[-1] ^ 1]), other_key):
+        with pytest.raises(RequestError) as info:
+            contextblob.decode(bad, "m", "v1", CFG, key=key)
+        assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT and "signature" in info.value.message
