@@ -139,6 +139,7 @@ class Server:
         if not self.grpc.stop(grace).wait(timeout=grace + 5):
             log.warning("gRPC did not confirm its shutdown; stopping anyway", extra={"event": "stop_timeout"})
         self.batcher.stop()
+        self.idle.stop()
         self.registry.stop()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()

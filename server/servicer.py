@@ -188,6 +188,7 @@ class IdleStreams:
         self._waiting: dict[object, tuple[float, grpc.ServicerContext]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def limit(
         self, requests: Iterator[pb.TranslateRequest], context: grpc.ServicerContext
@@ -214,9 +215,11 @@ class IdleStreams:
                 self._thread = threading.Thread(target=self._watch, name="idle-streams", daemon=True)
                 self._thread.start()
 
+    def stop(self) -> None:
+        self._stop.set()
+
     def _watch(self) -> None:
-        while True:
-            time.sleep(min(1.0, self.timeout / 4))
+        while not self._stop.wait(min(1.0, self.timeout / 4)):
             now = time.monotonic()
             with self._lock:
                 idle = [(t, ctx) for t, (due, ctx) in self._waiting.items() if due <= now]
