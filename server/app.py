@@ -48,6 +48,7 @@ class Server:
 
     def __init__(self, cfg: ServeConfig) -> None:
         self.cfg = cfg
+        key = _key(cfg)  # before anything starts: a bad key file stops startup cleanly
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.metrics = Metrics()
@@ -78,7 +79,7 @@ class Server:
             maximum_concurrent_rpcs=threads,
         )
         self.idle = IdleStreams(cfg.stream_idle_seconds)
-        servicer = TranslatorServicer(self.registry, self.batcher, cfg, self.metrics, self.idle, _key(cfg))
+        servicer = TranslatorServicer(self.registry, self.batcher, cfg, self.metrics, self.idle, key)
         pb_grpc.add_TranslatorServicer_to_server(servicer, self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         if not cfg.no_reflection:

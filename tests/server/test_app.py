@@ -375,3 +375,23 @@ def test_replicas_sharing_a_context_key_continue_each_others_documents_and_refus
     unsigned = cow.context[: -contextblob.TAG_BYTES]  # a well-formed, in-range blob without its signature
     error = rpc_error(lambda: stub_b.Translate(pb.TranslateRequest(sentences=["a ."], context=unsigned), timeout=30))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "signature" in error.details()
+
+
+def test_connections_are_pinged_and_recycled() -> None:
+    from server.app import grpc_options
+    from server.config import ServeConfig
+
+    options = dict(grpc_options(ServeConfig(model=["x"], keepalive_seconds=30, max_request_seconds=120)))
+    assert options["grpc.keepalive_time_ms"] == 30_000 and options["grpc.max_connection_age_ms"] == 3_600_000
+    assert options["grpc.max_connection_age_grace_ms"] == 120_000  # calls in flight may finish
+    assert "grpc.max_connection_age_ms" not in dict(
+        grpc_options(ServeConfig(model=["x"], max_connection_age_seconds=0))
+    )
+
+
+def test_a_context_key_too_short_to_be_secret_stops_startup(
+    start_server: StartServer, trained_run: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "key").write_bytes(b"short\n")
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        start_server(model=[str(trained_run)], context_key_file=str(tmp_path / "key"))
