@@ -18,7 +18,9 @@ running search, before they cost more model time.
 
 Failures are isolated per request: a request whose sentences cannot be
 encoded, whose search yields no hypothesis (NaN scores), or whose result
-cannot be built fails alone, and the others in the same batch go on. Every
+cannot be built fails alone, and the others in the same batch go on; when a
+decoding step raises, its requests are retried each in a search of its own
+(`_isolate`), so only the one at fault fails. Every
 job's future is resolved exactly once and its queue slot returned on every
 path. If the worker thread itself dies, every waiting job is failed with
 UNAVAILABLE, `on_death` is called (the server turns its health NOT_SERVING)
@@ -74,6 +76,7 @@ class Job:
     pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
     given_context: bool = field(init=False)  # started from a client's context (which may be forged)
     settled: bool = field(default=False, init=False)  # future resolved and slot returned (once)
+    alone: bool = field(default=False, init=False)  # was in a search whose step failed: searches alone since
 
     def __post_init__(self) -> None:
         self.given_context = self.context is not None
@@ -84,7 +87,8 @@ class Job:
     def key(self) -> SearchKey:
         """Jobs with equal keys can share a search."""
         d = self.decode
-        return (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
+        key = (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
+        return (*key, id(self)) if self.alone else key
 
     @property
     def next_pieces(self) -> list[int]:
@@ -350,7 +354,7 @@ class Batcher:
                 done = running.search.step()
             except Exception as e:
                 log.exception("model %s: decoding step of %d sentences failed", running.model.name, live)
-                self._fail_search(key, e)
+                self._isolate(key, e)
                 continue
             self._steps += 1
             self._on_batch(BatchStats(live, len(done), time.perf_counter() - start, running.model.name))
@@ -367,6 +371,23 @@ class Batcher:
             if requeue:
                 with self._cond:
                     self._queue.extendleft(reversed(requeue))
+
+    def _isolate(self, key: SearchKey, error: Exception) -> None:
+        """A step failed: its requests go back to the queue, each to search alone, so only the one at fault fails.
+
+        Their current sentences restart from scratch (a job's context changes only when a sentence
+        finishes), so the retried translations are exactly what they would have been. A search
+        of one request, or of requests already searching alone, fails its requests.
+        """
+        jobs = [s.job for s in self._running[key].search.keys]  # type: ignore[attr-defined]
+        if len(jobs) == 1 or all(job.alone for job in jobs):
+            self._fail_search(key, error)
+            return
+        del self._running[key]
+        for job in jobs:
+            job.alone, job.enqueued_step = True, self._steps
+        with self._cond:
+            self._queue.extendleft(reversed(jobs))
 
     def _sentence_done(self, model: ServedModel, sentence: _Sentence, hyps: list[Hypothesis]) -> bool:
         """Record a finished sentence; True if its job has more sentences to queue."""

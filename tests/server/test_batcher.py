@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -241,3 +242,34 @@ def test_a_dead_worker_fails_its_requests_refuses_new_ones_and_says_so(model: Se
     with pytest.raises(RequestError) as info:
         batcher.submit(job(model, ["a ."]))
     assert info.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_request_whose_decoding_step_raises_fails_alone(model: ServedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model's step fails whenever one request's source is in the batch: only that request may fail."""
+    translator = model.translator
+
+    def source_length(sentence: str) -> int:
+        pieces = translator.tokenizer.encode_batch([sentence])
+        return int(translator.prepare(pieces, None, translator.config.decode).enc.mask.sum())
+
+    poison, doc = "the book , the tree , the house and the door are old .", ["look at that cow .", "it is very old ."]
+    target = source_length(poison)
+    assert target not in {source_length(s) for s in doc}
+    expected = [t.text for t in translator.translate_documents([doc * 2])[0]]
+    original = translator.model.step
+
+    def step(prev: object, state: object, enc: Any, output: object = None) -> object:
+        if bool((enc.mask.sum(1) == target).any()):
+            raise RuntimeError("the poisoned request's fault")
+        return original(prev, state, enc, output)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(translator.model, "step", step)
+    batcher = Batcher(max_batch_size=4, max_wait_ms=2000)  # all four start in one search
+    benign = [batcher.submit(job(model, doc * 2)) for _ in range(3)]
+    bad = batcher.submit(job(model, [poison]))
+    with pytest.raises(RuntimeError, match="poisoned"):
+        bad.future.result(timeout=30)
+    for j in benign:  # retried alone, from the sentence they were on: the same translations
+        assert [t.text for t in j.future.result(timeout=30)[0]] == expected
+    batcher.stop()
+    assert batcher.depth == 0
