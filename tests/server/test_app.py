@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from server.client import Client
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from tests.server.conftest import StartServer, free_port
+from tests.server.test_capacity import idle_requests
 from tests.synthetic import make_documents
 from translator.cli import main as cli_main
 from translator.inference import Translator
@@ -258,37 +258,6 @@ def test_load_2000_requests_from_32_clients_without_an_error(start_server: Start
 
 
 # ---------------------------------------------------------------- resource bounds
-
-
-def idle_requests(release: threading.Event) -> Iterator[pb.TranslateRequest]:
-    """A stream's requests that never come (until `release`): the client holds the stream open, idle."""
-    release.wait()
-    yield from ()
-
-
-def test_health_answers_while_70_idle_streams_are_open(start_server: StartServer, trained_run: Path) -> None:
-    """Every RPC shared 64 threads: 70 idle streams made Health.Check fail at once (issue 15)."""
-    server = start_server(model=[f"h={trained_run}"])  # --workers 64
-    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-    stub, health = pb_grpc.TranslatorStub(channel), health_pb2_grpc.HealthStub(channel)
-    release = threading.Event()
-    streams = [stub.TranslateStream(idle_requests(release), timeout=60) for _ in range(70)]
-    try:
-        deadline = time.monotonic() + 30
-        while sum(s.done() for s in streams) < 6 and time.monotonic() < deadline:  # 64 held, 6 refused
-            time.sleep(0.05)
-        start = time.monotonic()
-        reply = health.Check(health_pb2.HealthCheckRequest(service="translator.v1.Translator"), timeout=1.0)
-        assert reply.status == health_pb2.HealthCheckResponse.SERVING and time.monotonic() - start < 1.0
-    finally:
-        release.set()
-    codes = []
-    for s in streams:
-        try:
-            codes.append("OK" if list(s) == [] else "replies")
-        except grpc.RpcError as e:
-            codes.append(e.code().name)  # type: ignore[attr-defined]
-    assert sorted(set(codes)) == ["OK", "RESOURCE_EXHAUSTED"] and codes.count("OK") == 64  # workers held, rest refused
 
 
 def test_a_dead_batcher_worker_turns_health_not_serving(
