@@ -4,6 +4,12 @@
 SIGTERM. Shutdown order matters for a load balancer: health turns
 NOT_SERVING first, then gRPC stops taking new RPCs and gives in-flight ones
 `grace_seconds` to finish, then the batcher drains, then metrics go away.
+
+Health is protected from the load it reports on: it has threads of its own
+(`server.capacity`), and it turns NOT_SERVING if the batcher's worker dies.
+Connections are pinged (`--keepalive-seconds`) and recycled
+(`--max-connection-age-seconds`), so dead peers and pinned clients do not
+hold resources forever.
 """
 
 from __future__ import annotations
@@ -23,15 +29,17 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from server.batcher import Batcher
+from server.capacity import Capacity
 from server.config import ServeConfig
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from server.metrics import Metrics
 from server.registry import ModelRegistry, ModelSpec
-from server.servicer import TranslatorServicer
+from server.servicer import IdleStreams, TranslatorServicer
 
 log = logging.getLogger("server")
 
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Translator"].full_name  # translator.v1.Translator
 
 
@@ -40,6 +48,7 @@ class Server:
 
     def __init__(self, cfg: ServeConfig) -> None:
         self.cfg = cfg
+        key = _key(cfg)  # before anything starts: a bad key file stops startup cleanly
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.metrics = Metrics()
@@ -58,19 +67,24 @@ class Server:
             cfg.max_queue,
             on_batch=self.metrics.on_batch,
             on_drop=lambda reason: self.metrics.dropped.labels(reason).inc(),
+            on_death=self._not_serving,
         )
         self.metrics.queue_depth.set_function(lambda: self.batcher.depth)  # read at scrape time
         self.health = health.HealthServicer(experimental_non_blocking=True)
+        threads = Capacity.pool_size(cfg.workers, cfg.admin_threads)
         self.grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="rpc"),
-            maximum_concurrent_rpcs=cfg.workers,
+            futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc"),
+            interceptors=[Capacity(cfg.workers, cfg.admin_threads)],
+            options=grpc_options(cfg),
+            maximum_concurrent_rpcs=threads,
         )
-        pb_grpc.add_TranslatorServicer_to_server(
-            TranslatorServicer(self.registry, self.batcher, cfg, self.metrics), self.grpc
-        )
+        self.idle = IdleStreams(cfg.stream_idle_seconds)
+        servicer = TranslatorServicer(self.registry, self.batcher, cfg, self.metrics, self.idle, key)
+        pb_grpc.add_TranslatorServicer_to_server(servicer, self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
-        names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(names, self.grpc)
+        if not cfg.no_reflection:
+            names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+            reflection.enable_server_reflection(names, self.grpc)
         self.port = self._bind()
         self.metrics_port = 0
         self._metrics_server: Any = None
@@ -92,12 +106,12 @@ class Server:
     def start(self) -> Server:
         self.grpc.start()
         if self.cfg.metrics_port:
-            host = self.cfg.metrics_host or self.cfg.host
+            host = self.cfg.metrics_host or "127.0.0.1"
             self._metrics_server, _ = start_http_server(self.cfg.metrics_port, host, registry=self.metrics.registry)
             self.metrics_port = self._metrics_server.server_port
         self.registry.start_watching(self.cfg.reload_interval)
         for name in ("", SERVICE_NAME):
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING if self.batcher.alive else NOT_SERVING)
         log.info(
             "serving %s on %s:%d (%s)",
             ", ".join(m.name for m in self.registry.models()),
@@ -107,6 +121,11 @@ class Server:
             extra={"event": "started", "port": self.port, "metrics_port": self.metrics_port},
         )
         return self
+
+    def _not_serving(self) -> None:
+        """The batcher's worker died: nothing here can translate any more, so a balancer must route away."""
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, NOT_SERVING)
 
     def stop(self, grace: float | None = None) -> None:
         """Drain and stop (idempotent): NOT_SERVING, finish in-flight RPCs, stop the batcher."""
@@ -121,6 +140,7 @@ class Server:
         if not self.grpc.stop(grace).wait(timeout=grace + 5):
             log.warning("gRPC did not confirm its shutdown; stopping anyway", extra={"event": "stop_timeout"})
         self.batcher.stop()
+        self.idle.stop()
         self.registry.stop()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
@@ -138,6 +158,32 @@ class Server:
         signal.signal(signal.SIGINT, on_signal)
         done.wait()
         self.stop()
+
+
+def grpc_options(cfg: ServeConfig) -> list[tuple[str, int]]:
+    """Keepalive and connection lifetime: dead peers are found, and no connection is pinned forever."""
+    options = [
+        ("grpc.keepalive_time_ms", int(cfg.keepalive_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),  # clients may ping at most this often
+        ("grpc.http2.max_ping_strikes", 2),
+    ]
+    if cfg.max_connection_age_seconds:
+        options += [
+            ("grpc.max_connection_age_ms", int(cfg.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(cfg.max_request_seconds * 1000)),  # in-flight calls finish
+        ]
+    return options
+
+
+def _key(cfg: ServeConfig) -> bytes:
+    """The context-signing key from `--context-key-file` (b"": blobs are unsigned)."""
+    if not cfg.context_key_file:
+        return b""
+    key = Path(cfg.context_key_file).read_bytes().strip()
+    if len(key) < 16:
+        raise ValueError(f"{cfg.context_key_file}: a context key needs at least 16 bytes, it has {len(key)}")
+    return key
 
 
 def _device(name: str) -> torch.device:

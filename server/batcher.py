@@ -15,6 +15,16 @@ A lone request arriving at an idle server waits at most `max_wait_ms` for
 company. The queue is bounded (`max_queue` jobs, RESOURCE_EXHAUSTED beyond),
 and cancelled or expired jobs are dropped, from the queue or from the
 running search, before they cost more model time.
+
+Failures are isolated per request: a request whose sentences cannot be
+encoded, whose search yields no hypothesis (NaN scores), or whose result
+cannot be built fails alone, and the others in the same batch go on; when a
+decoding step raises, its requests are retried each in a search of its own
+(`_isolate`), so only the one at fault fails. Every
+job's future is resolved exactly once and its queue slot returned on every
+path. If the worker thread itself dies, every waiting job is failed with
+UNAVAILABLE, `on_death` is called (the server turns its health NOT_SERVING)
+and new submissions are refused.
 """
 
 from __future__ import annotations
@@ -34,12 +44,13 @@ from server.errors import RequestError
 from server.registry import ServedModel
 from translator.config import DecodeConfig
 from translator.inference import Translation
-from translator.search import BeamSearch
+from translator.search import BeamSearch, Hypothesis, NoHypothesisError
 from translator.shortlist import ShortlistStepper
 from translator.state import DocContext, EncoderCarry
 
 log = logging.getLogger("server.batcher")
 
+WORKER_DEAD = "the server's model worker has stopped; retry on another replica"
 ADMIT_AFTER_STEPS = 3  # a queued sentence joins a running search after at most this many steps
 
 Result = tuple[list[Translation], DocContext | None]
@@ -63,8 +74,12 @@ class Job:
     enqueued_step: int = 0  # the batcher's step count when queued
     cancelled: bool = False
     pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
+    given_context: bool = field(init=False)  # started from a client's context (which may be forged)
+    settled: bool = field(default=False, init=False)  # future resolved and slot returned (once)
+    alone: bool = field(default=False, init=False)  # was in a search whose step failed: searches alone since
 
     def __post_init__(self) -> None:
+        self.given_context = self.context is not None
         # Tokenized here, in the caller's (request) thread, once: the worker thread is the bottleneck.
         self.pieces = self.model.translator.tokenizer.encode_batch(self.sentences)
 
@@ -72,7 +87,8 @@ class Job:
     def key(self) -> SearchKey:
         """Jobs with equal keys can share a search."""
         d = self.decode
-        return (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
+        key = (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
+        return (*key, id(self)) if self.alone else key
 
     @property
     def next_pieces(self) -> list[int]:
@@ -121,12 +137,15 @@ class Batcher:
         max_queue: int = 256,
         on_batch: Callable[[BatchStats], None] | None = None,
         on_drop: Callable[[str], None] | None = None,
+        on_death: Callable[[], None] | None = None,
     ) -> None:
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
         self._on_batch = on_batch or (lambda stats: None)
         self._on_drop = on_drop or (lambda reason: None)
+        self._on_death = on_death or (lambda: None)
+        self._dead = False
         self._queue: collections.deque[Job] = collections.deque()
         self._running: dict[SearchKey, _Running] = {}  # touched by the worker thread only
         self._in_system = 0  # queued + running jobs: what max_queue bounds
@@ -141,11 +160,18 @@ class Batcher:
         """Jobs queued or running."""
         return self._in_system
 
+    @property
+    def alive(self) -> bool:
+        """False once the worker thread has died (not after a normal `stop`)."""
+        return not self._dead
+
     def submit(self, job: Job) -> Job:
         """Queue a job, or RESOURCE_EXHAUSTED when `max_queue` jobs are already in."""
         with self._cond:
             if self._stopping:
                 raise RequestError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
+            if self._dead:
+                raise RequestError(grpc.StatusCode.UNAVAILABLE, WORKER_DEAD)
             if self._in_system >= self.max_queue:
                 raise RequestError(
                     grpc.StatusCode.RESOURCE_EXHAUSTED, f"server queue is full ({self.max_queue} requests); retry later"
@@ -166,18 +192,34 @@ class Batcher:
     # ---------------------------------------------------------------- worker
 
     def _run(self) -> None:
-        with torch.inference_mode():
-            while True:
-                try:
-                    admitted = self._next_admissions()
-                    if admitted is None:
-                        return
-                    self._admit(admitted)
-                    self._step_all()
-                except Exception as e:  # a bug here must not leave every future waiting forever
-                    log.exception("batcher: unexpected error; failing the running requests")
-                    for key in list(self._running):
-                        self._fail_search(key, e)
+        try:
+            with torch.inference_mode():
+                while True:
+                    try:
+                        admitted = self._next_admissions()
+                        if admitted is None:
+                            return
+                        self._admit(admitted)
+                        self._step_all()
+                    except Exception as e:  # a bug here must not leave every future waiting forever
+                        log.exception("batcher: unexpected error; failing the running requests")
+                        for key in list(self._running):
+                            self._fail_search(key, e)
+        except BaseException:
+            self._die()
+
+    def _die(self) -> None:
+        """The worker is ending abnormally: fail every job it holds, refuse new ones, tell the server."""
+        log.critical("batcher worker died; failing its requests", exc_info=True, extra={"event": "worker_died"})
+        with self._cond:
+            self._dead = True
+            jobs = list(self._queue)
+            self._queue.clear()
+        jobs += [s.job for r in self._running.values() for s in r.search.keys]  # type: ignore[attr-defined]
+        self._running.clear()
+        for job in jobs:
+            self._finish(job, error=RequestError(grpc.StatusCode.UNAVAILABLE, WORKER_DEAD))
+        self._on_death()
 
     def _next_admissions(self) -> list[Job] | None:
         """Block until there is work; the jobs to admit before the next step (None: stop)."""
@@ -291,44 +333,98 @@ class Batcher:
                     running.search.model.cover(pieces, in_search + pieces)
                 running.search.add(start.enc, start.state, start.max_len, sentences)
             except Exception as e:
-                log.exception("model %s: cannot start %d sentences", model.name, len(group))
-                for job in group:
-                    self._finish(job, error=e)
+                if len(group) > 1:  # find the request at fault: each one alone
+                    self._admit_alone(group)
+                    continue
+                log.exception("model %s: cannot start a sentence", model.name)
+                self._finish(group[0], error=e)
+
+    def _admit_alone(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._admit([job])
 
     def _step_all(self) -> None:
         """One decoding step of every running search."""
         for key, running in list(self._running.items()):
             live, start = len(running.search), time.perf_counter()
+            if not live:  # a search whose first sentences failed to start
+                del self._running[key]
+                continue
             try:
                 done = running.search.step()
             except Exception as e:
                 log.exception("model %s: decoding step of %d sentences failed", running.model.name, live)
-                self._fail_search(key, e)
+                self._isolate(key, e)
                 continue
             self._steps += 1
             self._on_batch(BatchStats(live, len(done), time.perf_counter() - start, running.model.name))
             requeue = []
             for sentence, hyps in done:
                 assert isinstance(sentence, _Sentence)
-                job = sentence.job
-                [translation], job.context = running.model.translator.finish([hyps], sentence.encoder_final)
-                job.results.append(translation)
-                job.continuing = True
-                if len(job.results) == len(job.sentences):
-                    self._finish(job, result=(job.results, job.context))
-                else:
-                    job.enqueued_step = self._steps
-                    requeue.append(job)
+                try:
+                    if self._sentence_done(running.model, sentence, hyps):
+                        requeue.append(sentence.job)
+                except Exception as e:  # this request alone fails; the batch goes on
+                    self._finish(sentence.job, error=_job_error(running.model, sentence.job, e))
             if not len(running.search):
                 del self._running[key]
             if requeue:
                 with self._cond:
                     self._queue.extendleft(reversed(requeue))
 
-    def _finish(self, job: Job, result: Result | None = None, error: BaseException | None = None) -> None:
+    def _isolate(self, key: SearchKey, error: Exception) -> None:
+        """A step failed: its requests go back to the queue, each to search alone, so only the one at fault fails.
+
+        Their current sentences restart from scratch (a job's context changes only when a sentence
+        finishes), so the retried translations are exactly what they would have been. A search
+        of one request, or of requests already searching alone, fails its requests.
+        """
+        jobs = [s.job for s in self._running[key].search.keys]  # type: ignore[attr-defined]
+        if len(jobs) == 1 or all(job.alone for job in jobs):
+            self._fail_search(key, error)
+            return
+        del self._running[key]
+        for job in jobs:
+            job.alone, job.enqueued_step = True, self._steps
         with self._cond:
+            self._queue.extendleft(reversed(jobs))
+
+    def _sentence_done(self, model: ServedModel, sentence: _Sentence, hyps: list[Hypothesis]) -> bool:
+        """Record a finished sentence; True if its job has more sentences to queue."""
+        job = sentence.job
+        [translation], job.context = model.translator.finish([hyps], sentence.encoder_final)
+        job.results.append(translation)
+        job.continuing = True
+        if len(job.results) == len(job.sentences):
+            self._finish(job, result=(job.results, job.context))
+            return False
+        job.enqueued_step = self._steps
+        return True
+
+    def _finish(self, job: Job, result: Result | None = None, error: BaseException | None = None) -> None:
+        """Resolve the job's future and return its slot, exactly once whatever path gets here."""
+        with self._cond:
+            if job.settled:
+                return
+            job.settled = True
             self._in_system -= 1
         if error is not None:
             job.future.set_exception(error)
         else:
             job.future.set_result(result)  # type: ignore[arg-type]
+
+
+def _job_error(model: ServedModel, job: Job, error: Exception) -> Exception:
+    """What a request whose sentence failed is told: NaN from a client's context is that context's fault."""
+    if not isinstance(error, NoHypothesisError):
+        log.error("model %s: a request failed", model.name, exc_info=error)
+        return error
+    done = len(job.results)
+    if job.given_context:
+        return RequestError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"sentence {done}: the model's scores became non-finite from this request's context; "
+            "start the document again with an empty context",
+        )
+    log.error("model %s: non-finite scores for sentence %d of a request without context", model.name, done)
+    return RequestError(grpc.StatusCode.INTERNAL, f"sentence {done}: the model produced non-finite scores")

@@ -37,7 +37,8 @@ class ServeConfig:
     threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     int8: bool = _f(False, "int8 dynamic quantization of every model (CPU): several times faster, slightly less exact")
     shortlist: bool = _f(False, "score only each batch's vocabulary shortlist (models that carry one): faster")
-    workers: int = _f(64, "gRPC handler threads = concurrent RPCs served; more get RESOURCE_EXHAUSTED")
+    workers: int = _f(64, "concurrent Translator RPCs (one thread each); more get RESOURCE_EXHAUSTED")
+    admin_threads: int = _f(8, "threads beyond --workers kept for health checks and reflection, so they never starve")
     max_batch_size: int = _f(32, "sentences in one model batch; 1 turns dynamic batching off")
     max_wait_ms: float = _f(5.0, "how long a lone new request waits for company")
     max_queue: int = _f(256, "requests queued or running; beyond it RESOURCE_EXHAUSTED")
@@ -48,8 +49,15 @@ class ServeConfig:
     max_length: int = _f(512, "cap on DecodeOptions.max_length")
     reload_interval: float = _f(10.0, "seconds between checks for a newer checkpoint; 0 = never")
     grace_seconds: float = _f(30.0, "SIGTERM: how long in-flight requests may take to finish")
+    max_request_seconds: float = _f(300.0, "server-side deadline of a request or stream message (caps the client's)")
+    stream_idle_seconds: float = _f(60.0, "a stream that sends no message for this long is cancelled")
+    max_stream_messages: int = _f(10_000, "messages in one TranslateStream; continue in a new stream with the context")
+    keepalive_seconds: float = _f(60.0, "ping idle connections this often; a peer that does not answer is closed")
+    max_connection_age_seconds: float = _f(3600.0, "close connections after this long (clients reconnect); 0 = never")
+    context_key_file: str = _f("", "file with a secret shared by replicas: context blobs are signed (HMAC-SHA256)")
+    no_reflection: bool = _f(False, "do not serve gRPC server reflection")
     metrics_port: int = _f(9464, "Prometheus /metrics over HTTP; 0 = off")
-    metrics_host: str = _f("", "default: same as host")
+    metrics_host: str = _f("127.0.0.1", "address of /metrics (it names checkpoint paths); 0.0.0.0 for all interfaces")
     tls_cert: str = _f("", "PEM certificate chain; with tls_key, serve TLS only")
     tls_key: str = _f("", "PEM private key of --tls-cert")
     tls_client_ca: str = _f("", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
@@ -65,12 +73,17 @@ class ServeConfig:
             raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
         if self.log_format not in ("json", "text"):
             raise ValueError(f"--log-format must be json or text, not {self.log_format!r}")
-        positive = ("workers", "max_batch_size", "max_queue", "max_sentences", "max_sentence_chars")
-        for name in (*positive, "max_sentence_tokens", "max_beam_size", "max_length"):
+        positive = ("workers", "admin_threads", "max_batch_size", "max_queue", "max_sentences", "max_sentence_chars")
+        for name in (*positive, "max_sentence_tokens", "max_beam_size", "max_length", "max_stream_messages"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{_flag(name)} must be at least 1")
         if self.max_wait_ms < 0 or self.reload_interval < 0 or self.grace_seconds < 0:
             raise ValueError("--max-wait-ms, --reload-interval and --grace-seconds must not be negative")
+        for name in ("max_request_seconds", "stream_idle_seconds", "keepalive_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"--{_flag(name)} must be positive")
+        if self.max_connection_age_seconds < 0:
+            raise ValueError("--max-connection-age-seconds must not be negative")
 
 
 def _flag(name: str) -> str:

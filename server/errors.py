@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import grpc
 
+ECHO_CHARS = 64  # a client's string quoted back in an error message is cut to this many characters
+
 
 class RequestError(Exception):
     """A request is refused with `code` and a message that says why."""
@@ -22,3 +24,10 @@ class RequestError(Exception):
 
 def invalid(message: str) -> RequestError:
     return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def quoted(text: str) -> str:
+    """`repr` of a client-supplied string, cut to `ECHO_CHARS`: error messages must not echo megabytes back."""
+    if len(text) <= ECHO_CHARS:
+        return repr(text)
+    return repr(text[:ECHO_CHARS]) + f"... ({len(text)} characters)"

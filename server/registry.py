@@ -13,7 +13,6 @@ logged and counted, and the old model keeps serving.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import threading
 import time
@@ -25,7 +24,7 @@ import grpc
 import torch
 
 from server import contextblob
-from server.errors import RequestError
+from server.errors import RequestError, quoted
 from translator import checkpoint
 from translator.inference import Translator
 from translator.model import count_parameters
@@ -43,15 +42,25 @@ class ModelSpec:
 
     @staticmethod
     def parse(text: str) -> ModelSpec:
-        """`NAME=PATH` or `PATH` (named after the folder, or the file without .pt)."""
+        """`NAME=PATH` or `PATH` (named after the folder, or the file without .pt).
+
+        A path may itself hold "=" (`models/en=es.pt`): text that names an existing file or
+        folder, or whose part before "=" has a "/", is a path.
+        """
         name, sep, path = text.partition("=")
-        if not sep:
-            name, path = "", text
-        p = Path(path)
-        name = name or (p.stem if p.suffix == ".pt" else p.resolve().name)
+        if not sep or "/" in name or Path(text).exists():
+            return ModelSpec.named_after(Path(text))
         if not name or not path:
             raise ValueError(f"bad --model {text!r}: expected [NAME=]PATH")
-        return ModelSpec(name, p)
+        return ModelSpec(name, Path(path))
+
+    @staticmethod
+    def named_after(path: Path) -> ModelSpec:
+        """The model at `path`, named after its folder or its file without .pt (a --model-dir entry)."""
+        name = path.stem if path.suffix == ".pt" else path.resolve().name
+        if not name:
+            raise ValueError(f"bad --model {str(path)!r}: expected [NAME=]PATH")
+        return ModelSpec(name, path)
 
 
 @dataclass(frozen=True)
@@ -88,12 +97,12 @@ class ServedModel:
     def precision(self) -> str:
         return "int8" if self.translator.int8 else "fp32"
 
-    def decode_context(self, blob: bytes) -> tuple[DocContext | None, int]:
+    def decode_context(self, blob: bytes, key: bytes = b"") -> tuple[DocContext | None, int]:
         cfg = self.translator.config.model
-        return contextblob.decode(blob, self.name, self.version, cfg, self.translator.device)
+        return contextblob.decode(blob, self.name, self.version, cfg, self.translator.device, key)
 
-    def encode_context(self, context: DocContext | None, sentences: int) -> bytes:
-        return contextblob.encode(self.name, self.version, sentences, context)
+    def encode_context(self, context: DocContext | None, sentences: int, key: bytes = b"") -> bytes:
+        return contextblob.encode(self.name, self.version, sentences, context, key)
 
     def summary(self) -> dict[str, object]:
         cfg = self.translator.config
@@ -115,11 +124,8 @@ def load_model(
     name: str, stamp: FileStamp, device: torch.device, int8: bool = False, shortlist: bool = False
 ) -> ServedModel:
     """Load and check one checkpoint; raises `CheckpointError` or `RuntimeError` if it is unusable."""
-    digest = hashlib.sha256()
-    with open(stamp.path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    translator = Translator.load(stamp.path)
+    ckpt = checkpoint.load(stamp.path)  # one read: the version is the hash of the bytes the weights came from
+    translator = Translator.from_checkpoint(ckpt)
     translator.model.to(device)
     bad = [n for n, p in translator.model.named_parameters() if not torch.isfinite(p).all()]
     if bad:
@@ -132,7 +138,7 @@ def load_model(
     elif shortlist:
         log.warning("%s: %s has no vocabulary shortlist; it scores the full vocabulary", name, stamp.path)
     translator.translate_sentences(["Test."], None, max_lengths=[4])  # a model that loads but cannot run fails here
-    return ServedModel(name, translator, stamp, digest.hexdigest()[:16], time.time(), parameters)
+    return ServedModel(name, translator, stamp, ckpt.sha256[:16], time.time(), parameters)
 
 
 class ModelRegistry:
@@ -169,7 +175,7 @@ class ModelRegistry:
             model = self._models.get(name or self.default)
         if model is None:
             known = ", ".join(sorted(self._models)) or "none"
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no model named {name!r} (loaded: {known})")
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no model named {quoted(name)} (loaded: {known})")
         return model
 
     def models(self) -> list[ServedModel]:
@@ -215,7 +221,7 @@ class ModelRegistry:
         if self._model_dir is not None and self._model_dir.is_dir():
             for entry in sorted(self._model_dir.iterdir()):
                 if entry.is_dir() or entry.suffix == ".pt":
-                    found.setdefault(ModelSpec.parse(str(entry)).name, entry)
+                    found.setdefault(ModelSpec.named_after(entry).name, entry)
         return found
 
     def _install(self, name: str, model: ServedModel) -> None:

@@ -2,23 +2,28 @@
 
 Each RPC validates everything before any model time is spent (sentences,
 options, the context blob), submits one `Job` per document chunk, and waits
-for it within the client's deadline. Refusals raise `RequestError` and come
-back as their gRPC status with a message; anything else is a server bug,
-logged with its traceback and returned as INTERNAL.
+for it within the client's deadline (capped by `--max-request-seconds`).
+Refusals raise `RequestError` and come back as their gRPC status with a
+message; anything else is a server bug, logged with its traceback and
+returned as INTERNAL with a reference to that log line, never the exception
+itself. A stream is cancelled when idle (`IdleStreams`) and ends after
+`--max-stream-messages` messages.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 
 import grpc
 
 from server.batcher import Batcher, Job
 from server.config import ServeConfig
-from server.errors import RequestError, invalid
+from server.errors import RequestError, invalid, quoted
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from server.metrics import Metrics
@@ -29,15 +34,23 @@ from translator.state import DocContext
 
 log = logging.getLogger("server.access")
 
-NO_DEADLINE = 365 * 24 * 3600.0  # seconds; gRPC reports "no deadline" as a time_remaining beyond this
-
 
 class TranslatorServicer(pb_grpc.TranslatorServicer):
-    def __init__(self, registry: ModelRegistry, batcher: Batcher, limits: ServeConfig, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        batcher: Batcher,
+        limits: ServeConfig,
+        metrics: Metrics,
+        idle: IdleStreams | None = None,
+        context_key: bytes = b"",
+    ) -> None:
         self.registry = registry
         self.batcher = batcher
         self.limits = limits
         self.metrics = metrics
+        self.idle = idle or IdleStreams(limits.stream_idle_seconds)
+        self.context_key = context_key  # HMAC key shared by replicas; b"" = unsigned blobs
 
     # ---------------------------------------------------------------- RPCs
 
@@ -45,10 +58,10 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         with _Call(self.metrics, "Translate", context) as call:  # label only known models: bounded cardinality
             model = self.registry.get(request.model)
             call.model = model.name
-            doc, done = model.decode_context(request.context) if request.context else (None, 0)
-            translations, doc = self._translate(model, request, doc, context)
+            doc, done = self._context(model, request.context)
+            translations, doc = self._translate(model, request, doc, call)
             call.sentences = len(translations)
-            return _response(model, translations, doc, done + len(translations))
+            return self._response(model, translations, doc, done + len(translations))
 
     def TranslateStream(
         self, requests: Iterator[pb.TranslateRequest], context: grpc.ServicerContext
@@ -57,21 +70,27 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             model: ServedModel | None = None
             doc: DocContext | None = None
             done = 0
-            for i, request in enumerate(requests):
+            for i, request in enumerate(self.idle.limit(requests, context)):
+                if i >= self.limits.max_stream_messages:
+                    raise RequestError(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"a stream may carry {self.limits.max_stream_messages} messages; "
+                        "continue the document in a new stream from the last response's context",
+                    )
                 if model is None:
                     model = self.registry.get(request.model)  # the stream stays on this version
                     call.model = model.name
-                    doc, done = model.decode_context(request.context) if request.context else (None, 0)
+                    doc, done = self._context(model, request.context)
                 elif request.context:
                     raise invalid(f"stream message {i}: only the first message may carry a context")
                 elif request.model and request.model != model.name:
                     raise invalid(
-                        f"stream message {i}: model {request.model!r} differs from the stream's {model.name!r}"
+                        f"stream message {i}: model {quoted(request.model)} differs from the stream's {model.name!r}"
                     )
-                translations, doc = self._translate(model, request, doc, context)
+                translations, doc = self._translate(model, request, doc, call)
                 done += len(translations)
                 call.sentences += len(translations)
-                yield _response(model, translations, doc, done)
+                yield self._response(model, translations, doc, done)
 
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
         with _Call(self.metrics, "ListModels", context):
@@ -82,30 +101,50 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
 
     # ---------------------------------------------------------------- shared
 
+    def _context(self, model: ServedModel, blob: bytes) -> tuple[DocContext | None, int]:
+        """The client's context (None and 0 sentences when it sent none)."""
+        return model.decode_context(blob, self.context_key) if blob else (None, 0)
+
     def _translate(
-        self, model: ServedModel, request: pb.TranslateRequest, doc: DocContext | None, context: grpc.ServicerContext
+        self, model: ServedModel, request: pb.TranslateRequest, doc: DocContext | None, call: _Call
     ) -> tuple[list[Translation], DocContext | None]:
         sentences = self._check_sentences(request.sentences)
         decode, max_length = self._check_options(model, request.options)
-        remaining = context.time_remaining()  # huge (not None) when the client set no deadline
-        if remaining is not None and remaining > NO_DEADLINE:
-            remaining = None
-        deadline = None if remaining is None else time.monotonic() + remaining
-        job = Job(model, sentences, doc, decode, max_length, deadline)  # tokenizes, once
+        remaining = call.context.time_remaining()  # huge (not None) when the client set no deadline
+        cap = self.limits.max_request_seconds
+        remaining = cap if remaining is None or remaining > cap else remaining
+        job = Job(model, sentences, doc, decode, max_length, time.monotonic() + remaining)  # tokenizes, once
         for i, ids in enumerate(job.pieces):
             if len(ids) > self.limits.max_sentence_tokens:
                 raise invalid(
                     f"sentence {i} has {len(ids)} subword pieces; the limit is {self.limits.max_sentence_tokens}"
                 )
-        context.add_callback(job.cancel)  # the client went away: drop the job from the queue
+        call.attach(job)  # the client goes away: the job leaves the queue
         self.batcher.submit(job)
         try:
-            return job.future.result(timeout=remaining)
+            return job.future.result(timeout=remaining + 1.0)  # the batcher drops it at its deadline
         except TimeoutError:
             job.cancel()
             raise RequestError(
                 grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before translation finished"
             ) from None
+
+    def _response(
+        self, model: ServedModel, translations: list[Translation], doc: DocContext | None, sentences: int
+    ) -> pb.TranslateResponse:
+        return pb.TranslateResponse(
+            translations=[
+                pb.Translation(
+                    text=t.text,
+                    score=t.score,
+                    alternatives=[pb.Alternative(text=a, score=s) for a, s in t.alternatives],
+                )
+                for t in translations
+            ],
+            context=model.encode_context(doc, sentences, self.context_key),
+            model=model.name,
+            model_version=model.version,
+        )
 
     def _check_sentences(self, sentences: Sequence[str]) -> list[str]:
         lim = self.limits
@@ -136,33 +175,91 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         return dataclasses.replace(base, beam_size=beam, n_best=n_best), options.max_length
 
 
-def _response(
-    model: ServedModel, translations: list[Translation], doc: DocContext | None, sentences: int
-) -> pb.TranslateResponse:
-    return pb.TranslateResponse(
-        translations=[
-            pb.Translation(
-                text=t.text, score=t.score, alternatives=[pb.Alternative(text=a, score=s) for a, s in t.alternatives]
-            )
-            for t in translations
-        ],
-        context=model.encode_context(doc, sentences),
-        model=model.name,
-        model_version=model.version,
-    )
+class IdleStreams:
+    """Cancels streams that have kept the server waiting for their next message too long.
+
+    A stream holds a handler thread while it waits, so an idle one costs as
+    much as a busy one. One watcher thread serves every stream (started with
+    the first), instead of a timer thread per message.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._waiting: dict[object, tuple[float, grpc.ServicerContext]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def limit(
+        self, requests: Iterator[pb.TranslateRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.TranslateRequest]:
+        """`requests`, watched while the server waits for each; an idle cancel ends it as CANCELLED."""
+        token = object()
+        while True:
+            self._wait(token, context)
+            try:
+                request = next(requests)
+            except StopIteration:
+                return
+            except grpc.RpcError:  # cancelled: by the client, or by the watcher
+                raise RequestError(grpc.StatusCode.CANCELLED, "stream cancelled (by the client, or idle)") from None
+            finally:
+                with self._lock:
+                    self._waiting.pop(token, None)
+            yield request
+
+    def _wait(self, token: object, context: grpc.ServicerContext) -> None:
+        with self._lock:
+            self._waiting[token] = (time.monotonic() + self.timeout, context)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="idle-streams", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(1.0, self.timeout / 4)):
+            now = time.monotonic()
+            with self._lock:
+                idle = [(t, ctx) for t, (due, ctx) in self._waiting.items() if due <= now]
+                for token, _ in idle:
+                    del self._waiting[token]
+            for _, context in idle:
+                log.info("stream idle for %.0f s: cancelled", self.timeout, extra={"event": "stream_idle"})
+                context.cancel()
 
 
 class _Call:
-    """One RPC's bookkeeping: status mapping, metrics and the access log line."""
+    """One RPC's bookkeeping: status mapping, cancellation, metrics and the access log line."""
 
     def __init__(self, metrics: Metrics, method: str, context: grpc.ServicerContext, model: str = "") -> None:
         self.metrics, self.method, self.context = metrics, method, context
         self.model = model
         self.sentences = 0
         self.start = time.perf_counter()
+        self.job: Job | None = None  # the job running for this RPC now
+        self.cancelled = False
+        self.watching = False
 
     def __enter__(self) -> _Call:
         return self
+
+    def attach(self, job: Job) -> None:
+        """Make `job` the one a client's cancel drops; one gRPC callback per RPC, not per message."""
+        self.job = job
+        if not self.watching:
+            self.watching = True
+            if not self.context.add_callback(self._on_cancel):  # False: the RPC has already ended
+                self.cancelled = True
+        if self.cancelled:
+            raise RequestError(grpc.StatusCode.CANCELLED, "the client has gone away")
+
+    def _on_cancel(self) -> None:
+        self.cancelled = True
+        job = self.job
+        if job is not None:
+            job.cancel()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
         code, message = grpc.StatusCode.OK, ""
@@ -171,8 +268,9 @@ class _Call:
         elif isinstance(error, GeneratorExit):  # a stream the client cancelled: nothing left to send
             code = grpc.StatusCode.CANCELLED
         elif error is not None:
-            log.error("%s failed", self.method, exc_info=(kind, error, tb))  # type: ignore[arg-type]
-            code, message = grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}: {error}"
+            incident = uuid.uuid4().hex[:12]
+            log.error("%s failed (incident %s)", self.method, incident, exc_info=(kind, error, tb))  # type: ignore[arg-type]
+            code, message = grpc.StatusCode.INTERNAL, f"internal error (incident {incident} in the server log)"
         seconds = time.perf_counter() - self.start
         self.metrics.requests.labels(self.method, self.model, code.name).inc()
         self.metrics.latency.labels(self.method).observe(seconds)

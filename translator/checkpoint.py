@@ -9,10 +9,18 @@ unpickles arbitrary objects.
 
 Writes go to a temporary file in the same directory followed by
 `os.replace`, so a crash mid-write leaves the previous file intact.
+
+Loading reads the file once: its SHA-256 (a server's model version) and its
+contents come from the same bytes. The model config is checked against
+bounds and against the weights' shapes (the model built on the meta device,
+which allocates nothing) before any caller builds the model, so a tiny file
+whose config asks for a huge model is refused instead of exhausting memory.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -21,10 +29,13 @@ from typing import Any
 
 import torch
 
-from translator.config import Config
+from translator.config import Config, ModelConfig
 
 FORMAT_VERSION = 1
 BEST, LAST = "best.pt", "last.pt"
+# Far beyond any model this project trains (vocab 8k-32k, sizes 256-1024, 1-4 layers), far below absurd.
+LIMITS = {"vocab_size": 1 << 20, "emb_size": 1 << 14, "enc_hidden": 1 << 14, "dec_hidden": 1 << 14}
+LIMITS |= {"enc_layers": 16, "dec_layers": 16, "memory_tokens": 1 << 12}
 
 
 class CheckpointError(RuntimeError):
@@ -40,6 +51,7 @@ class Checkpoint:
     trainer: dict[str, Any] = field(default_factory=dict)  # step, scores, data position, RNG
     path: Path | None = None
     shortlist: dict[str, torch.Tensor] | None = None  # translator.shortlist.Shortlist.to_tensors()
+    sha256: str = ""  # of the file's bytes, the same bytes the rest was read from
 
     @property
     def step(self) -> int:
@@ -89,14 +101,15 @@ def load(path: str | Path, prefer: str = BEST) -> Checkpoint:
     """Read a checkpoint (or a run directory's) with `weights_only=True`."""
     file = resolve(path, prefer)
     try:
-        raw = torch.load(file, map_location="cpu", weights_only=True)
+        data = file.read_bytes()
+        raw = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # truncated file, not a zip, unsafe pickle content...
         raise CheckpointError(f"{file}: cannot read checkpoint: {e}") from e
     if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{file}: not a format-{FORMAT_VERSION} translator checkpoint")
     try:
         config = Config.from_dict(raw["config"])
-        return Checkpoint(
+        ckpt = Checkpoint(
             config,
             raw["spm_model"],
             raw["model"],
@@ -104,6 +117,32 @@ def load(path: str | Path, prefer: str = BEST) -> Checkpoint:
             raw.get("trainer") or {},
             file,
             raw.get("shortlist"),
+            hashlib.sha256(data).hexdigest(),
         )
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{file}: malformed checkpoint: {e}") from e
+    check_model(config.model, ckpt.model, file)
+    return ckpt
+
+
+def check_model(cfg: ModelConfig, weights: object, file: Path) -> None:
+    """Refuse a config out of bounds, or one whose model would not be exactly these weights."""
+    from translator.model import Seq2Seq  # the model module is heavier than this one: import on use
+
+    for name, limit in LIMITS.items():
+        value = getattr(cfg, name)
+        if not 1 <= value <= limit:
+            raise CheckpointError(f"{file}: model.{name} = {value} is outside 1..{limit}")
+    if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
+        raise CheckpointError(f"{file}: malformed checkpoint: its model weights are not a dict of tensors")
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        expected = {k: tuple(t.shape) for k, t in Seq2Seq(cfg).state_dict().items()}
+    got = {k: tuple(t.shape) for k, t in weights.items()}
+    if expected != got:
+        wanted = sum(int(torch.Size(s).numel()) for s in expected.values())
+        held = sum(int(torch.Size(s).numel()) for s in got.values())
+        wrong = sorted(set(expected) ^ set(got)) or sorted(k for k in expected if expected[k] != got[k])
+        raise CheckpointError(
+            f"{file}: its model config describes {wanted:,} parameters ({4 * wanted / 2**20:,.1f} MiB), "
+            f"its weights hold {held:,}; first mismatch: {wrong[0]}"
+        )

@@ -28,7 +28,7 @@ from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
 from translator.documents import WINDOW, translate_all, translate_in_order
 from translator.model import Seq2Seq
-from translator.search import Hypothesis, Stepper, beam_search
+from translator.search import Hypothesis, NoHypothesisError, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import PAD_ID, Tokenizer
@@ -88,7 +88,11 @@ class Translator:
         inference only). On the Bible test set it decoded 2.7x (beam 5) to
         3.2x (greedy) faster for at most 0.18 BLEU (README, Results).
         """
-        ckpt = checkpoint.load(path)
+        return cls.from_checkpoint(checkpoint.load(path), int8)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: checkpoint.Checkpoint, int8: bool = False) -> Translator:
+        """From a checkpoint already read (a server hashes and loads the same bytes)."""
         model = Seq2Seq(ckpt.config.model)
         model.load_state_dict(ckpt.model)
         translator = cls(model, Tokenizer(ckpt.spm_model), ckpt.config, ckpt.step, _shortlist(ckpt))
@@ -186,7 +190,14 @@ class Translator:
     def finish(
         self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
     ) -> tuple[list[Translation], DocContext | None]:
-        """Translations of finished searches, and the context each best hypothesis leaves."""
+        """Translations of finished searches, and the context each best hypothesis leaves.
+
+        A search that ended with no hypothesis (its scores went NaN: `search.BeamSearch`) is
+        an error of that sentence, reported as one, not an IndexError from deep inside.
+        """
+        empty = [i for i, hyps in enumerate(nbest) if not hyps]
+        if empty:
+            raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
         return [self._to_translation(h) for h in nbest], self.model.next_context(encoder_final, best_states)
 

@@ -9,6 +9,11 @@ columns and maps the ones it keeps back to pieces.
 Each finished hypothesis keeps the decoder state that produced its EOS: in
 document mode the best hypothesis's state is what the next sentence
 continues from.
+
+A sentence whose step scores hold NaN or +inf (a broken model, or a state
+no LSTM could have produced) leaves the search at once with no hypothesis:
+ranking NaN would otherwise keep it searching to its length limit and end
+with nothing, and it must never disturb the other sentences of the batch.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from torch import Tensor
 from translator.model import StepOutput
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID
+
+
+class NoHypothesisError(ValueError):
+    """A search ended with no hypothesis for a sentence: its scores were NaN or +inf."""
 
 
 class Stepper(Protocol):
@@ -109,13 +118,16 @@ class BeamSearch:
         out = self.model.step(beams.prev_tokens(), self.state, self.enc)
         at_limit = beams.steps + 1 >= self.max_len
         width = out.log_probs.shape[-1]  # the vocabulary, or a shortlist
+        broken = _broken(out.log_probs, k)
         lp = _force_eos(out.log_probs, at_limit.repeat_interleave(k), out.ids).view(-1, k, width)
         top_scores, top_index = (beams.scores.unsqueeze(-1) + lp).view(-1, k * width).topk(2 * k, dim=1)
         origin, token = top_index // width, _pieces(top_index % width, out.ids)  # (n, 2K)
         _finalize(self.finished, beams, out.state, top_scores, origin, token, self.alpha)
         self.beams, rows = beams.advance(top_scores, origin, token)
         self.state = out.state.index_select(rows)
-        done = torch.tensor([len(f) >= k for f in self.finished], device=at_limit.device) | at_limit
+        done = torch.tensor([len(f) >= k for f in self.finished], device=at_limit.device) | at_limit | broken
+        for i in broken.nonzero().squeeze(1).tolist():
+            self.finished[i] = []  # whatever it "finished" was ranked among NaN: none of it is a translation
         results = [
             (self.keys[i], sorted(self.finished[i], key=lambda h: -h.score)[: self.n_best])
             for i in done.nonzero().squeeze(1).tolist()
@@ -227,6 +239,12 @@ def _finalize(
                 step_state.index_select(torch.tensor([row], device=top_scores.device)),
             )
         )
+
+
+def _broken(log_probs: Tensor, k: int) -> Tensor:
+    """(n,) True for sentences any of whose K beams scored NaN or +inf (-inf is a legal score)."""
+    bad = log_probs.isnan() | log_probs.eq(float("inf"))
+    return bad.view(-1, k * log_probs.shape[-1]).any(1)
 
 
 def _force_eos(log_probs: Tensor, at_limit: Tensor, ids: Tensor | None) -> Tensor:

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from server import contextblob
 from server.client import Client
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from tests.server.conftest import StartServer, free_port
+from tests.server.test_capacity import idle_requests
 from tests.synthetic import make_documents
 from translator.cli import main as cli_main
 from translator.inference import Translator
@@ -253,3 +255,114 @@ def test_load_2000_requests_from_32_clients_without_an_error(start_server: Start
     }
     assert samples["nmt_requests_total"] == 2000
     assert samples["nmt_batch_size_sum"] / samples["nmt_batch_size_count"] > 4  # requests really shared batches
+
+
+# ---------------------------------------------------------------- resource bounds
+
+
+def test_a_dead_batcher_worker_turns_health_not_serving(
+    start_server: StartServer, trained_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_server(model=[f"w={trained_run}"])
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    stub, health = pb_grpc.TranslatorStub(channel), health_pb2_grpc.HealthStub(channel)
+
+    class Killed(BaseException):
+        pass
+
+    def kill(stats: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(server.batcher, "_on_batch", kill)
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=["look at that cow ."]), timeout=10))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE  # not left hanging
+    for service in ("", "translator.v1.Translator"):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert server.batcher.depth == 0
+
+
+def test_the_server_caps_the_deadline_of_a_request_that_set_none(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"t={trained_run}"], max_request_seconds=0.3)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    start = time.monotonic()
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=LONG_DOC)))  # no client deadline
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and time.monotonic() - start < 10
+    deadline = time.monotonic() + 30
+    while server.batcher.depth and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.batcher.depth == 0
+
+
+def test_an_idle_stream_is_cancelled(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"i={trained_run}"], stream_idle_seconds=0.5)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    release = threading.Event()
+    start = time.monotonic()
+    try:
+        error = rpc_error(lambda: list(stub.TranslateStream(idle_requests(release), timeout=20)))
+    finally:
+        release.set()
+    assert error.code() == grpc.StatusCode.CANCELLED and time.monotonic() - start < 5
+
+
+def test_a_stream_carries_at_most_max_stream_messages(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"n={trained_run}"], max_stream_messages=2)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    replies: list[pb.TranslateResponse] = []
+    requests = [pb.TranslateRequest(sentences=[s]) for s in ("look at that cow .", "it is old .", "it is new .")]
+    error = rpc_error(lambda: replies.extend(stub.TranslateStream(iter(requests), timeout=30)))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "new stream" in error.details()
+    assert len(replies) == 2 and replies[1].context  # the document goes on from the last context
+
+
+def test_metrics_listen_on_loopback_even_when_grpc_does_not(start_server: StartServer, trained_run: Path) -> None:
+    """Metrics name checkpoint paths: `--host` must not expose them (127.0.0.2 stands in for 0.0.0.0)."""
+    server = start_server(model=[f"l={trained_run}"], host="127.0.0.2", metrics_port=free_port())
+    assert server._metrics_server.server_address[0] == "127.0.0.1"
+
+
+def test_reflection_can_be_turned_off(start_server: StartServer, trained_run: Path) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    server = start_server(model=[f"r={trained_run}"], no_reflection=True)
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    ask = reflection_pb2.ServerReflectionRequest(list_services="")
+    error = rpc_error(lambda: list(reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(iter([ask]))))
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert pb_grpc.TranslatorStub(channel).ListModels(pb.ListModelsRequest(), timeout=10).models
+
+
+def test_replicas_sharing_a_context_key_continue_each_others_documents_and_refuse_forgeries(
+    start_server: StartServer, trained_run: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "context.key"
+    key.write_bytes(os.urandom(32))
+    a, b = (start_server(model=[f"k={trained_run}"], context_key_file=str(key)) for _ in range(2))
+    stub_a, stub_b = (pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{s.port}")) for s in (a, b))
+    cow = stub_a.Translate(pb.TranslateRequest(sentences=["look at that cow ."]), timeout=30)
+    cute = stub_b.Translate(pb.TranslateRequest(sentences=["it is very cute ."], context=cow.context), timeout=30)
+    assert cute.translations[0].text.split()[-2].endswith("a")  # the state crossed replicas intact
+    unsigned = cow.context[: -contextblob.TAG_BYTES]  # a well-formed, in-range blob without its signature
+    error = rpc_error(lambda: stub_b.Translate(pb.TranslateRequest(sentences=["a ."], context=unsigned), timeout=30))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "signature" in error.details()
+
+
+def test_connections_are_pinged_and_recycled() -> None:
+    from server.app import grpc_options
+    from server.config import ServeConfig
+
+    options = dict(grpc_options(ServeConfig(model=["x"], keepalive_seconds=30, max_request_seconds=120)))
+    assert options["grpc.keepalive_time_ms"] == 30_000 and options["grpc.max_connection_age_ms"] == 3_600_000
+    assert options["grpc.max_connection_age_grace_ms"] == 120_000  # calls in flight may finish
+    assert "grpc.max_connection_age_ms" not in dict(
+        grpc_options(ServeConfig(model=["x"], max_connection_age_seconds=0))
+    )
+
+
+def test_a_context_key_too_short_to_be_secret_stops_startup(
+    start_server: StartServer, trained_run: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "key").write_bytes(b"short\n")
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        start_server(model=[str(trained_run)], context_key_file=str(tmp_path / "key"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -183,3 +184,92 @@ def test_a_running_shortlist_search_rebuilds_its_set_over_the_live_sentences(
     assert with_wide and with_dog, "the newcomers must have joined the long document's running search"
     assert all(ids == sorted(needs[long] | needs[wide]) for ids in with_wide[1:])  # the union while both run
     assert with_dog[-1] == sorted(needs[long] | needs[dog])  # `wide` left: rebuilt without its pieces
+
+
+def poisoned_context(model: ServedModel) -> DocContext:
+    """A NaN decoder state (what +-3e38 became inside the model, issue 15): every score of its search is NaN."""
+    import torch
+
+    empty = model.translator.empty_context(1)
+    assert empty is not None
+    h = torch.full_like(empty.decoder.h, float("nan"))
+    return DocContext(empty.encoder, LSTMState(h, empty.decoder.c), empty.memory)
+
+
+def test_a_request_whose_scores_go_non_finite_fails_alone(model: ServedModel) -> None:
+    """Headline of issue 15: it used to fail every request in its search (IndexError) and hang itself."""
+    batcher = Batcher(max_batch_size=4, max_wait_ms=2000)  # all four admitted into one search
+    doc = ["look at that cow .", "it is very old ."] * 3
+    benign = [batcher.submit(job(model, doc)) for _ in range(3)]
+    forged = batcher.submit(Job(model, ["it is very cute ."], poisoned_context(model), model.translator.config.decode))
+    with pytest.raises(RequestError) as info:
+        forged.future.result(timeout=30)
+    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT and "non-finite" in info.value.message
+    for j in benign:
+        assert [t.text for t in j.future.result(timeout=30)[0]][0].startswith("mira")
+    batcher.stop()
+    assert batcher.depth == 0
+
+
+def test_a_job_that_cannot_start_fails_alone_in_its_admission_group(model: ServedModel) -> None:
+    batcher = Batcher(max_batch_size=2, max_wait_ms=2000)  # admitted together, encoded as one group
+    wrong = DocContext(LSTMState.zeros(1, 1, 7), LSTMState.zeros(1, 1, 7))  # hidden sizes the model lacks
+    bad = batcher.submit(Job(model, ["a ."], wrong, model.translator.config.decode))
+    good = batcher.submit(job(model, ["look at that cow ."]))
+    with pytest.raises(RuntimeError):
+        bad.future.result(timeout=10)
+    assert good.future.result(timeout=10)[0][0].text.startswith("mira")
+    batcher.stop()
+    assert batcher.depth == 0
+
+
+class WorkerKilled(BaseException):
+    """Not an Exception: nothing in the worker's loop catches it, so the worker thread ends."""
+
+
+def test_a_dead_worker_fails_its_requests_refuses_new_ones_and_says_so(model: ServedModel) -> None:
+    deaths: list[bool] = []
+
+    def kill(stats: BatchStats) -> None:
+        raise WorkerKilled
+
+    batcher = Batcher(max_batch_size=8, max_wait_ms=0, on_batch=kill, on_death=lambda: deaths.append(True))
+    running = batcher.submit(job(model, ["look at that cow ."] * 3))
+    with pytest.raises(RequestError) as info:
+        running.future.result(timeout=10)
+    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+    assert deaths == [True] and not batcher.alive and batcher.depth == 0
+    with pytest.raises(RequestError) as info:
+        batcher.submit(job(model, ["a ."]))
+    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_request_whose_decoding_step_raises_fails_alone(model: ServedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model's step fails whenever one request's source is in the batch: only that request may fail."""
+    translator = model.translator
+
+    def source_length(sentence: str) -> int:
+        pieces = translator.tokenizer.encode_batch([sentence])
+        return int(translator.prepare(pieces, None, translator.config.decode).enc.mask.sum())
+
+    poison, doc = "the book , the tree , the house and the door are old .", ["look at that cow .", "it is very old ."]
+    target = source_length(poison)
+    assert target not in {source_length(s) for s in doc}
+    expected = [t.text for t in translator.translate_documents([doc * 2])[0]]
+    original = translator.model.step
+
+    def step(prev: object, state: object, enc: Any, output: object = None) -> object:
+        if bool((enc.mask.sum(1) == target).any()):
+            raise RuntimeError("the poisoned request's fault")
+        return original(prev, state, enc, output)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(translator.model, "step", step)
+    batcher = Batcher(max_batch_size=4, max_wait_ms=2000)  # all four start in one search
+    benign = [batcher.submit(job(model, doc * 2)) for _ in range(3)]
+    bad = batcher.submit(job(model, [poison]))
+    with pytest.raises(RuntimeError, match="poisoned"):
+        bad.future.result(timeout=30)
+    for j in benign:  # retried alone, from the sentence they were on: the same translations
+        assert [t.text for t in j.future.result(timeout=30)[0]] == expected
+    batcher.stop()
+    assert batcher.depth == 0

@@ -19,7 +19,7 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
     env = {"NMT_SERVE_PORT": "6000", "NMT_SERVE_MAX_WAIT_MS": "2.5", "NMT_SERVE_MODEL": "a=/x, b=/y"}
     cfg = parse(["--port", "7000"], env)
     assert cfg.port == 7000 and cfg.max_wait_ms == 2.5 and cfg.model == ["a=/x", "b=/y"]
-    assert cfg.host == "127.0.0.1"  # loopback unless asked otherwise
+    assert cfg.host == "127.0.0.1" and cfg.metrics_host == "127.0.0.1"  # loopback unless asked otherwise
     assert parse(["--model", "m=/z", "--model", "/w"], env).model == ["m=/z", "/w"]
     assert not cfg.int8 and parse(["--int8"], env).int8 and parse([], {**env, "NMT_SERVE_INT8": "true"}).int8
 
@@ -35,6 +35,8 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         (["--model", "x", "--log-format", "xml"], {}, "json or text"),
         (["--model", "x", "--max-wait-ms", "-1"], {}, "must not be negative"),
         (["--model", "x"], {"NMT_SERVE_INT8": "maybe"}, "NMT_SERVE_INT8='maybe' is not a bool"),
+        (["--model", "x", "--stream-idle-seconds", "0"], {}, "--stream-idle-seconds must be positive"),
+        (["--model", "x", "--max-stream-messages", "0"], {}, "--max-stream-messages must be at least 1"),
     ],
 )
 def test_bad_settings_are_refused(argv: list[str], env: dict[str, str], words: str) -> None:

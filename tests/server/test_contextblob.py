@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 import torch
 
@@ -13,15 +14,16 @@ from server import contextblob
 from server.errors import RequestError
 from server.gen import translator_pb2 as pb
 from translator.config import ModelConfig
-from translator.state import DocContext, LSTMState
+from translator.state import DocContext, LSTMState, context_to_tensors
 
 CFG = ModelConfig(enc_layers=2, enc_hidden=3, dec_layers=1, dec_hidden=4)
 
 
 def context(seed: int = 0) -> DocContext:
+    """Hidden states in [-1, 1] (tanh outputs), cell states unbounded: what an LSTM leaves."""
     g = torch.Generator().manual_seed(seed)
-    enc = LSTMState(torch.randn(2, 1, 3, generator=g), torch.randn(2, 1, 3, generator=g))
-    dec = LSTMState(torch.randn(1, 1, 4, generator=g), torch.randn(1, 1, 4, generator=g))
+    enc = LSTMState(torch.randn(2, 1, 3, generator=g).tanh(), 3 * torch.randn(2, 1, 3, generator=g))
+    dec = LSTMState(torch.randn(1, 1, 4, generator=g).tanh(), 3 * torch.randn(1, 1, 4, generator=g))
     return DocContext(enc, dec)
 
 
@@ -83,7 +85,9 @@ def test_malformed_blobs_are_invalid_arguments(change: object, words: str) -> No
 
 
 def test_size_and_magic_are_checked_before_parsing() -> None:
-    assert "bytes" in refused(contextblob.MAGIC + b"\x00" * contextblob.MAX_BYTES).message
+    limit = contextblob.max_bytes(CFG, "m", "v1")
+    assert limit < 4 * 2 * (2 * 3 + 4) + 1100  # near the model's real blob size, not megabytes
+    assert "bytes" in refused(contextblob.MAGIC + b"\x00" * limit).message
     assert "magic" in refused(b"{}").message
     assert "corrupt" in refused(contextblob.MAGIC + b"\x0a\xff").message
 
@@ -104,7 +108,7 @@ def test_attend_context_round_trips_its_memory_and_checks_the_mask() -> None:
     from translator.state import Memory
 
     cfg = dataclasses.replace(CFG, context="attend", memory_tokens=5)
-    memory = Memory(torch.randn(1, 5, 6), torch.tensor([[False, False, True, True, True]]))
+    memory = Memory(torch.randn(1, 5, 6).tanh(), torch.tensor([[False, False, True, True, True]]))
     ctx = dataclasses.replace(context(), memory=memory)
     decoded, _ = contextblob.decode(contextblob.encode("m", "v1", 2, ctx), "m", "v1", cfg)
     assert decoded is not None and decoded.memory is not None
@@ -113,3 +117,50 @@ def test_attend_context_round_trips_its_memory_and_checks_the_mask() -> None:
     bad = dataclasses.replace(ctx, memory=Memory(memory.states, memory.mask))
     blob = contextblob.encode("m", "v1", 2, bad).replace(b"\x00\x00\x80\x3f", b"\x00\x00\x00\x40")  # a 1.0 -> 2.0
     assert "0 and 1" in refused(blob, cfg=cfg).message
+
+
+def with_values(name: str, value: float, index: int = 0) -> bytes:
+    """A well-formed blob of the right model whose tensor `name` holds `value` at `index`: a forgery."""
+
+    def change(m: pb.DocumentContext) -> None:
+        t = next(t for t in m.tensors if t.name == name)
+        data = bytearray(t.data)
+        data[4 * index : 4 * index + 4] = np.float32(value).astype("<f4").tobytes()
+        t.data = bytes(data)
+
+    return tampered(change)
+
+
+REFUSED = [("decoder_h", 3e38), ("decoder_h", 1.0001), ("encoder_h", -2.0), ("decoder_c", 3e38), ("encoder_c", -1e7)]
+ACCEPTED = [("decoder_h", 1.0), ("encoder_h", -1.0), ("decoder_h", 1e-45), ("decoder_c", 5e5), ("encoder_c", -1e6)]
+
+
+def test_states_no_lstm_can_reach_are_refused_and_the_bounds_are_inclusive() -> None:
+    """|h| <= 1 (tanh) and |c| <= MAX_CELL: a forged 3e38 turned scores NaN and broke other requests."""
+    for name, value in REFUSED:
+        error = refused(with_values(name, value))
+        assert error.code == grpc.StatusCode.INVALID_ARGUMENT and f"{name} holds values beyond" in error.message
+    for name, value in ACCEPTED:  # the bounds themselves, subnormals and large cell states pass
+        decoded, _ = contextblob.decode(with_values(name, value), "m", "v1", CFG)
+        assert decoded is not None
+        assert float(context_to_tensors(decoded)[name].flatten()[0]) == float(np.float32(value))
+
+
+def test_the_sentence_counter_is_bounded() -> None:
+    """2^64-1 sentences passed, and the server failed with INTERNAL once the translation was done."""
+    blob = contextblob.encode("m", "v1", 2**64 - 1, context())
+    assert "sentences" in refused(blob).message
+    assert contextblob.decode(contextblob.encode("m", "v1", contextblob.MAX_SENTENCES, context()), "m", "v1", CFG)
+
+
+def test_with_a_key_only_blobs_signed_by_it_are_read() -> None:
+    key = b"k" * 32
+    blob = contextblob.encode("m", "v1", 3, context(), key)
+    decoded, sentences = contextblob.decode(blob, "m", "v1", CFG, key=key)
+    assert sentences == 3 and decoded is not None and torch.equal(decoded.encoder.c, context().encoder.c)
+    forged = contextblob.encode("m", "v1", 3, context(1))  # right model and shapes, in range, unsigned
+    other_key = contextblob.encode("m", "v1", 3, context(), b"x" * 32)
+    for bad in (forged, forged + blob[-32:], blob[:-1] + bytes([blob[-1] ^ 1]), other_key):
+        with pytest.raises(RequestError) as info:
+            contextblob.decode(bad, "m", "v1", CFG, key=key)
+        assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT and "signature" in info.value.message

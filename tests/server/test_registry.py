@@ -32,6 +32,39 @@ def test_model_spec_names() -> None:
     assert ModelSpec.parse("/x/model-3.pt").name == "model-3"
     with pytest.raises(ValueError, match="NAME"):
         ModelSpec.parse("name=")
+    assert ModelSpec.parse("/models/en=es.pt") == ModelSpec("en=es", Path("/models/en=es.pt"))  # a path with "="
+
+
+def test_model_dir_entries_may_hold_an_equals_sign(
+    start_server: StartServer, trained_run: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(trained_run / "best.pt", models / "en=es.pt")
+    server = start_server(model_dir=str(models))
+    assert [(m.name, m.stamp.path) for m in server.registry.models()] == [("en=es", models / "en=es.pt")]
+
+
+def test_a_checkpoint_with_an_absurd_config_never_takes_the_model_down(
+    start_server: StartServer, trained_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A small file whose config asks for a 4 TiB embedding is refused from its config; the old model serves on."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(trained_run / "best.pt", models / "alpha.pt")
+    server = start_server(model_dir=str(models), reload_interval=0.05)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    version = server.registry.get("alpha").version
+    ckpt = checkpoint.load(models / "alpha.pt")
+    ckpt.config = ckpt.config.override(["model.vocab_size=17179869184"])
+    checkpoint.save(ckpt, models / "alpha.pt")
+    failures = lambda: server.metrics.registry.get_sample_value("nmt_model_load_failures_total", {"model": "alpha"})  # noqa: E731
+    wait_for(lambda: failures() == 1.0)
+    reply = stub.Translate(pb.TranslateRequest(sentences=["look at that cow ."], model="alpha"), timeout=30)
+    assert reply.translations[0].text.startswith("mira") and reply.model_version == version
+    logged = [r.getMessage() for r in caplog.records if r.name == "server.registry"]
+    refusal = [m for m in logged if "cannot load" in m]
+    assert refusal and "alpha.pt: model.vocab_size = 17179869184 is outside" in refusal[-1]  # said why, built nothing
 
 
 def test_hot_reload_under_traffic_loses_nothing_and_a_corrupt_checkpoint_changes_nothing(

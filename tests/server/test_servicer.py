@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import struct
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
+from server import contextblob
 from server.app import Server
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
+from server.registry import ServedModel
 from tests.synthetic import make_documents
 from translator.inference import Translator
 
@@ -181,3 +188,69 @@ def test_refusals_are_counted_in_metrics(stub: pb_grpc.TranslatorStub, served: S
     with pytest.raises(grpc.RpcError):
         stub.Translate(request(["a ."], model="missing"))
     assert count() == before + 1
+
+
+# ---------------------------------------------------------------- forged state and failure isolation
+
+
+def forge(blob: bytes, change: Callable[[pb.DocumentContext], None]) -> bytes:
+    """A real blob, parsed, changed and serialized again: structurally valid, of the right model and version."""
+    msg = pb.DocumentContext()
+    msg.ParseFromString(blob[len(contextblob.MAGIC) :])
+    change(msg)
+    return contextblob.MAGIC + msg.SerializeToString()
+
+
+def huge_decoder_h(msg: pb.DocumentContext) -> None:
+    """decoder_h = +-3e38, alternating (uniform signs saturate harmlessly; mixed ones make inf - inf = NaN)."""
+    t = next(t for t in msg.tensors if t.name == "decoder_h")
+    n = len(t.data) // 4
+    t.data = struct.pack(f"<{n}f", *([3e38, -3e38] * n)[:n])
+
+
+def test_a_forged_context_is_refused_and_hurts_no_other_request(stub: pb_grpc.TranslatorStub) -> None:
+    """Issue 15's headline: three documents in flight failed with INTERNAL, and the forged call hung."""
+    forged = forge(stub.Translate(request(["look at that cow ."])).context, huge_decoder_h)
+    doc = ["look at that cow .", "it is very old ."] * 10
+    with ThreadPoolExecutor(4) as pool:
+        benign = [pool.submit(stub.Translate, request(doc), timeout=60) for _ in range(3)]
+        time.sleep(0.05)  # the documents are being translated when the forged request comes
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Translate(request(["it is very cute ."], forged), timeout=30)
+        replies = [b.result() for b in benign]
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert "decoder_h holds values beyond 1" in info.value.details()  # type: ignore[attr-defined]
+    assert all(len(r.translations) == len(doc) for r in replies)
+
+
+def test_a_sentence_count_at_the_counters_end_is_refused_before_any_model_time(stub: pb_grpc.TranslatorStub) -> None:
+    """sentences = 2^64-1 used to translate in full, then fail with INTERNAL (the counter overflowed)."""
+    real = stub.Translate(request(["look at that cow ."])).context
+    forged = forge(real, lambda m: setattr(m, "sentences", 2**64 - 1))
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(request(["it is very cute ."], forged))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert "sentences" in info.value.details()  # type: ignore[attr-defined]
+
+
+def test_internal_errors_name_an_incident_not_the_exception(
+    stub: pb_grpc.TranslatorStub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("/srv/secret/path.pt has a bug")
+
+    monkeypatch.setattr(ServedModel, "encode_context", broken)
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(request(["look at that cow ."]))
+    details = info.value.details()  # type: ignore[attr-defined]
+    assert info.value.code() == grpc.StatusCode.INTERNAL  # type: ignore[attr-defined]
+    assert "secret" not in details and "RuntimeError" not in details
+    incident = details.split("incident ")[1].split()[0]
+    assert any(incident in r.getMessage() and "secret" in r.exc_text for r in caplog.records if r.exc_text)
+
+
+def test_client_strings_echoed_in_errors_are_capped(stub: pb_grpc.TranslatorStub) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(request(["a ."], model="x" * 100_000))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    assert len(info.value.details()) < 300  # type: ignore[attr-defined]

@@ -192,3 +192,28 @@ def test_searches_over_shortlist_columns_find_what_full_rows_give(beam: int) -> 
     assert [[h.tokens for h in hs] for hs in short] == [[h.tokens for h in hs] for hs in full]
     assert [h.score for hs in short for h in hs] == pytest.approx([h.score for hs in full for h in hs], abs=1e-6)
     assert any(h.tokens for hs in short for h in hs)  # pieces, not column numbers, come out
+
+
+class PoisonedStepper(ScriptedStepper):
+    """The chain, except that sentence 1's scores turn NaN at its second step (a broken state)."""
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        out = super().step(prev_tokens, state, enc)
+        poisoned = (state.h[0, :, 1] == 1) & (state.h[0, :, 0] >= 1)
+        return out._replace(log_probs=torch.where(poisoned.unsqueeze(1), float("nan"), out.log_probs))
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_a_sentence_whose_scores_go_nan_leaves_at_once_with_no_hypothesis(beam: int) -> None:
+    enc, state = start(3)
+    search = BeamSearch(PoisonedStepper(), beam, 1, 0.0)
+    search.add(enc, state, torch.tensor([30, 30, 30]), [0, 1, 2])
+    first = search.step()
+    second = dict(search.step())
+    assert 1 not in dict(first) and second[1] == []  # left at the step its scores went NaN, not at its limit
+    results = dict(first) | second
+    while len(search):
+        results.update(search.step())
+    clean = beam_search(ScriptedStepper(), enc, state, torch.tensor([30, 30, 30]), beam, 1, 0.0)
+    for sentence in (0, 2):  # its neighbours in the batch are untouched
+        assert results[sentence][0].tokens == clean[sentence][0].tokens
