@@ -2,8 +2,9 @@
 
 A request is one document (`Job`): its sentences must be translated in
 order, each from the context the previous one left. The worker thread keeps
-one running `BeamSearch` per model version and search setting, and before
-every decoding step it admits waiting sentences into it, up to
+one running search per model version and search setting (the scheduler core
+that offline translation uses too: `translator.documents.DocumentSearch`),
+and before every decoding step it admits waiting sentences into it, up to
 `max_batch_size` live sentences. A sentence leaves the search the step it
 finishes; its job then either completes or queues its next sentence (at the
 front of the queue), which joins the search one step later. So a request
@@ -43,10 +44,10 @@ import torch
 from server.errors import RequestError
 from server.registry import ServedModel
 from translator.config import DecodeConfig
-from translator.inference import Translation
-from translator.search import BeamSearch, Hypothesis, NoHypothesisError
-from translator.shortlist import ShortlistStepper
-from translator.state import DocContext, EncoderCarry
+from translator.decoding import Translation
+from translator.documents import DocumentSearch, Live
+from translator.search import Hypothesis, NoHypothesisError
+from translator.state import DocContext
 
 log = logging.getLogger("server.batcher")
 
@@ -90,11 +91,6 @@ class Job:
         key = (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
         return (*key, id(self)) if self.alone else key
 
-    @property
-    def next_pieces(self) -> list[int]:
-        """The source pieces of the sentence this job translates next (or now, while it is in a search)."""
-        return self.pieces[len(self.results)]
-
     def cancel(self) -> None:
         """Called from gRPC when the client goes away; the worker drops the job."""
         self.cancelled = True
@@ -103,18 +99,10 @@ class Job:
         return self.deadline is not None and self.deadline <= now
 
 
-@dataclass(eq=False)
-class _Sentence:
-    """A job's current sentence inside a running search (the search's key for it)."""
-
-    job: Job
-    encoder_final: EncoderCarry  # what the job's next sentence continues from
-
-
 @dataclass
 class _Running:
     model: ServedModel
-    search: BeamSearch
+    search: DocumentSearch[Job]
 
 
 @dataclass
@@ -215,7 +203,7 @@ class Batcher:
             self._dead = True
             jobs = list(self._queue)
             self._queue.clear()
-        jobs += [s.job for r in self._running.values() for s in r.search.keys]  # type: ignore[attr-defined]
+        jobs += [job for r in self._running.values() for job in r.search.docs]
         self._running.clear()
         for job in jobs:
             self._finish(job, error=RequestError(grpc.StatusCode.UNAVAILABLE, WORKER_DEAD))
@@ -279,13 +267,11 @@ class Batcher:
             self._queue.remove(job)
             self._drop(job)
         for running in self._running.values():
-            dead = [
-                s for s in running.search.keys if isinstance(s, _Sentence) and (s.job.cancelled or s.job.expired(now))
-            ]
+            dead = [job for job in running.search.docs if job.cancelled or job.expired(now)]
             if dead:
-                running.search.drop(dead)  # type: ignore[arg-type]
-                for sentence in dead:
-                    self._drop(sentence.job)  # type: ignore[union-attr]
+                running.search.drop(dead)
+                for job in dead:
+                    self._drop(job)
         for key in [k for k, r in self._running.items() if not len(r.search)]:
             del self._running[key]
 
@@ -300,8 +286,8 @@ class Batcher:
 
     def _fail_search(self, key: SearchKey, error: BaseException) -> None:
         """A search broke: fail every request in it and forget it."""
-        for sentence in self._running.pop(key).search.keys:
-            self._finish(sentence.job, error=error)  # type: ignore[attr-defined]
+        for job in self._running.pop(key).search.docs:
+            self._finish(job, error=error)
 
     def _admit(self, jobs: list[Job]) -> None:
         """Encode each admitted job's next sentence and add it to its search."""
@@ -310,28 +296,11 @@ class Batcher:
             groups[job.key].append(job)
         for key, group in groups.items():
             model, decode = group[0].model, group[0].decode
-            translator = model.translator
             try:
-                context = None
-                if translator.model.uses_context:
-                    empty = translator.empty_context(1)
-                    context = DocContext.cat([j.context if j.context is not None else empty for j in group])  # type: ignore[misc]
-                pieces = [j.next_pieces for j in group]
-                start = translator.prepare(pieces, context, decode, [j.max_length for j in group])
-                device = start.max_len.device
-                sentences: list[object] = [
-                    _Sentence(j, start.encoder_final.index_select(torch.tensor([i], device=device)))
-                    for i, j in enumerate(group)
-                ]
                 running = self._running.get(key)
-                if running is None:
-                    stepper = translator.stepper(decode, pieces)
-                    search = BeamSearch(stepper, decode.beam_size, decode.n_best, decode.length_penalty)
-                    running = self._running[key] = _Running(model, search)
-                elif isinstance(running.search.model, ShortlistStepper):
-                    in_search = [sentence.job.next_pieces for sentence in running.search.keys]  # type: ignore[attr-defined]
-                    running.search.model.cover(pieces, in_search + pieces)
-                running.search.add(start.enc, start.state, start.max_len, sentences)
+                if running is None:  # (if its first sentences fail to start, `_step_all` forgets it)
+                    running = self._running[key] = _Running(model, DocumentSearch(model.translator.decoding, decode))
+                running.search.join(group, [j.max_length for j in group])
             except Exception as e:
                 if len(group) > 1:  # find the request at fault: each one alone
                     self._admit_alone(group)
@@ -360,12 +329,11 @@ class Batcher:
             self._on_batch(BatchStats(live, len(done), time.perf_counter() - start, running.model.name))
             requeue = []
             for sentence, hyps in done:
-                assert isinstance(sentence, _Sentence)
                 try:
-                    if self._sentence_done(running.model, sentence, hyps):
-                        requeue.append(sentence.job)
+                    if self._sentence_done(running, sentence, hyps):
+                        requeue.append(sentence.doc)
                 except Exception as e:  # this request alone fails; the batch goes on
-                    self._finish(sentence.job, error=_job_error(running.model, sentence.job, e))
+                    self._finish(sentence.doc, error=_job_error(running.model, sentence.doc, e))
             if not len(running.search):
                 del self._running[key]
             if requeue:
@@ -379,7 +347,7 @@ class Batcher:
         finishes), so the retried translations are exactly what they would have been. A search
         of one request, or of requests already searching alone, fails its requests.
         """
-        jobs = [s.job for s in self._running[key].search.keys]  # type: ignore[attr-defined]
+        jobs = self._running[key].search.docs
         if len(jobs) == 1 or all(job.alone for job in jobs):
             self._fail_search(key, error)
             return
@@ -389,13 +357,12 @@ class Batcher:
         with self._cond:
             self._queue.extendleft(reversed(jobs))
 
-    def _sentence_done(self, model: ServedModel, sentence: _Sentence, hyps: list[Hypothesis]) -> bool:
+    def _sentence_done(self, running: _Running, sentence: Live[Job], hyps: list[Hypothesis]) -> bool:
         """Record a finished sentence; True if its job has more sentences to queue."""
-        job = sentence.job
-        [translation], job.context = model.translator.finish([hyps], sentence.encoder_final)
-        job.results.append(translation)
+        job = sentence.doc
+        more = running.search.finish(sentence, hyps)
         job.continuing = True
-        if len(job.results) == len(job.sentences):
+        if not more:
             self._finish(job, result=(job.results, job.context))
             return False
         job.enqueued_step = self._steps

@@ -5,14 +5,20 @@ decoder state its predecessor ended in. Decoding documents in lock-step
 rounds (sentence i of every document, then sentence i + 1) makes every
 round wait for its longest sentence, while a job needs no more steps than
 its longest document does (tests/translator/test_inference.py checks that it
-takes exactly that many). So, as the server's batcher does for requests, one beam
-search runs for the whole job, and a document's next sentence joins it the
-step its previous sentence finishes; when a document ends, a waiting one
-takes its lane.
+takes exactly that many). So one beam search runs for the whole job, and a
+document's next sentence joins it the step its previous sentence finishes.
+
+`DocumentSearch` is that core: documents join with their next sentence,
+each from the context its previous one left, and leave it with a
+translation. Two schedulers drive it: `DocumentWalk` here (offline jobs:
+a finished sentence's document rejoins at the next step, and when a
+document ends a waiting one takes its lane), and the server's batcher
+(`server.batcher`, which adds the request queue, its admission policy,
+deadlines, cancellation and failure isolation).
 
 The encoder needs only source text (its carry is the forward LSTM's state
 and the memory of earlier source tokens, never what the decoder produced),
-so sentences are encoded ahead, batched across documents, at most
+so `DocumentWalk` encodes sentences ahead, batched across documents, at most
 `LOOKAHEAD` per document: a sentence joining the search then costs only its
 decoder's initial state, not an encoder call of its own (whose fixed cost
 would be paid once per sentence instead of once per batch).
@@ -22,29 +28,130 @@ for a whole job known in advance (`Translator.translate_documents`), or
 `InOrder` for an input read as it comes (`nmt translate`), which gives the
 translations back in input order with at most a window of sentences read
 ahead, so memory does not grow with the input.
+
+Teacher forcing has no search, so it walks documents in rounds (`rounds`).
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Generic, Protocol, TypeVar
 
 import torch
+from torch import Tensor
 
-from translator.batch import pad_batch, source_ids
 from translator.config import DecodeConfig
-from translator.search import BeamSearch
+from translator.decoding import Decoding, Translation
+from translator.search import BeamSearch, Hypothesis
 from translator.shortlist import ShortlistStepper
 from translator.state import DocContext, EncoderCarry, EncoderOutput
 
-if TYPE_CHECKING:
-    from translator.inference import Translation, Translator
-
 LOOKAHEAD = 4  # sentences per document encoded before they are needed
 WINDOW = 10_000  # sentences `translate_in_order` reads ahead of what it has given back
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Document(Protocol):
+    """A document in progress, as `DocumentSearch` sees it (a walk's lane, a server's request)."""
+
+    pieces: list[list[int]]  # its sentences' token ids
+    results: list[Translation]  # its sentences translated so far
+    context: DocContext | None  # what its last translated sentence left (None: the document's start)
+
+
+D = TypeVar("D", bound=Document)
+
+
+@dataclass(eq=False)
+class Live(Generic[D]):
+    """A document's sentence in the search (the search's key for it)."""
+
+    doc: D
+    carry: EncoderCarry  # what the encoder left after this sentence: part of the context it hands on
+
+
+class DocumentSearch(Generic[D]):
+    """One running search that documents join with their next sentence, each from its own context.
+
+    The caller decides when a document joins (`join`, or `join_encoded` for
+    sentences encoded ahead); `step` advances every live sentence by one
+    token and returns those that ended, and `finish` records one's
+    translation and the context it leaves: a caller that isolates failures
+    (the server) does so per document.
+    """
+
+    def __init__(self, decoding: Decoding, decode: DecodeConfig) -> None:
+        self.decoding, self.decode = decoding, decode
+        stepper = decoding.stepper(decode)
+        self.shortlist = stepper if isinstance(stepper, ShortlistStepper) else None
+        self.search: BeamSearch[Live[D]] = BeamSearch(stepper, decode.beam_size, decode.n_best, decode.length_penalty)
+
+    def __len__(self) -> int:
+        return len(self.search)
+
+    @property
+    def docs(self) -> list[D]:
+        """The documents with a sentence in the search."""
+        return [live.doc for live in self.search.keys]
+
+    def join(self, docs: list[D], max_lengths: Sequence[int] | None = None) -> None:
+        """Each document's next sentence, encoded now from its context, enters the search.
+
+        `max_lengths` caps each one's output at that many pieces plus EOS (0: the length rule alone).
+        """
+        context = self.decoding.contexts([doc.context for doc in docs])
+        carry = context.encoder_carry if context is not None else None
+        encoded = self.decoding.encode([next_sentence(doc) for doc in docs], carry, self.decode, max_lengths)
+        rows = torch.arange(len(docs), device=encoded.max_len.device).unsqueeze(1)
+        carries = [encoded.encoder_final.index_select(row) for row in rows]
+        self._add(docs, encoded.enc, carries, encoded.max_len, context)
+
+    def join_encoded(self, docs: list[D], enc: EncoderOutput, carries: list[EncoderCarry], max_len: Tensor) -> None:
+        """Each document's next sentence, already encoded (`enc`, `carries`, `max_len`), enters the search."""
+        self._add(docs, enc, carries, max_len, self.decoding.contexts([doc.context for doc in docs]))
+
+    def _add(
+        self,
+        docs: list[D],
+        enc: EncoderOutput,
+        carries: list[EncoderCarry],
+        max_len: Tensor,
+        context: DocContext | None,
+    ) -> None:
+        state = self.decoding.model.init_state(enc, context)
+        if self.shortlist is not None:  # score what the newcomers and the live sentences may produce
+            joining = [next_sentence(doc) for doc in docs]
+            self.shortlist.cover(joining, [next_sentence(doc) for doc in self.docs] + joining)
+        self.search.add(enc, state, max_len, [Live(doc, carry) for doc, carry in zip(docs, carries, strict=True)])
+
+    def step(self) -> list[tuple[Live[D], list[Hypothesis]]]:
+        """One token for every live sentence; the sentences that ended (they have left the search)."""
+        return self.search.step()
+
+    def finish(self, live: Live[D], hyps: list[Hypothesis]) -> bool:
+        """Record an ended sentence's translation and the context it leaves; True if its document has more.
+
+        Raises `NoHypothesisError` if its search found nothing (NaN scores).
+        """
+        doc = live.doc
+        [translation], doc.context = self.decoding.finish([hyps], live.carry)
+        doc.results.append(translation)
+        return len(doc.results) < len(doc.pieces)
+
+    def drop(self, docs: Iterable[D]) -> None:
+        """Remove documents' sentences without finishing them (their requests were cancelled)."""
+        gone = {id(doc) for doc in docs}
+        self.search.drop([live for live in self.search.keys if id(live.doc) in gone])
+
+
+def next_sentence(doc: Document) -> list[int]:
+    """The pieces of the sentence a document translates next (or now, while it is in the search)."""
+    return doc.pieces[len(doc.results)]
 
 
 @dataclass
@@ -58,28 +165,19 @@ class _Encoded:
 
 @dataclass(eq=False)
 class _Lane:
-    """A document in progress; also the search's key for its live sentence."""
+    """A document in progress in a walk."""
 
     doc: int
     pieces: list[list[int]]
     encoder_carry: EncoderCarry | None  # what encoding its next sentence continues from
     context: DocContext | None = None  # what its last translated sentence left (None: the start)
     encoded: collections.deque[_Encoded] = field(default_factory=collections.deque)
-    live: _Encoded | None = None  # the sentence in the search
+    n_encoded: int = 0  # sentences encoded so far: translated, in the search, or waiting
     results: list[Translation] = field(default_factory=list)
-
-    @property
-    def n_encoded(self) -> int:
-        """Sentences encoded so far: translated, in the search, or waiting."""
-        return len(self.results) + (self.live is not None) + len(self.encoded)
 
     @property
     def wants_encoding(self) -> bool:
         return self.n_encoded < len(self.pieces) and len(self.encoded) < LOOKAHEAD
-
-    @property
-    def done(self) -> bool:
-        return len(self.results) == len(self.pieces)
 
 
 class Feed(Protocol):
@@ -109,14 +207,12 @@ class LongestFirst:
 
 
 class DocumentWalk:
-    """Documents (token ids) from a `Feed` through one search; `run` yields each as it finishes."""
+    """Documents (token ids) from a `Feed` through one `DocumentSearch`; `run` yields each as it finishes."""
 
-    def __init__(self, translator: Translator, feed: Feed, decode: DecodeConfig) -> None:
-        self.translator, self.model, self.decode = translator, translator.model, decode
-        self.feed = feed
+    def __init__(self, decoding: Decoding, feed: Feed, decode: DecodeConfig) -> None:
+        self.decoding, self.decode, self.feed = decoding, decode, feed
         self.lanes: list[_Lane] = []
-        self.stepper = translator.stepper(decode, [])
-        self.search = BeamSearch(self.stepper, decode.beam_size, decode.n_best, decode.length_penalty)
+        self.search: DocumentSearch[_Lane] = DocumentSearch(decoding, decode)
 
     def run(self) -> Iterator[tuple[int, list[Translation]]]:
         """(key, translations) of every document the feed gives, in the order they finish.
@@ -137,12 +233,9 @@ class DocumentWalk:
             if joining:
                 self._join(joining)
             joining = []
-            for lane, hyps in self.search.step():
-                assert isinstance(lane, _Lane) and lane.live is not None
-                [translation], lane.context = self.translator.finish([hyps], lane.live.carry)
-                lane.results.append(translation)
-                lane.live = None
-                if not lane.done:
+            for live, hyps in self.search.step():
+                lane = live.doc
+                if self.search.finish(live, hyps):
                     joining.append(lane)
                     continue
                 self.lanes.remove(lane)
@@ -156,52 +249,40 @@ class DocumentWalk:
             if not pieces:
                 empty.append(key)
                 continue
-            start = self.model.empty_context(1, self.translator.device)
+            start = self.decoding.empty_context(1)
             lane = _Lane(key, pieces, start.encoder_carry if start is not None else None)
             self.lanes.append(lane)
             opened.append(lane)
         return opened, empty
 
     def _join(self, lanes: list[_Lane]) -> None:
-        """Each lane's next sentence enters the search, from the context its previous one left."""
+        """Each lane's next sentence, encoded ahead, enters the search."""
         if any(not lane.encoded for lane in lanes):
             self._encode_ahead()
-        live = [lane.encoded.popleft() for lane in lanes]
-        for lane, sentence in zip(lanes, live, strict=True):
-            lane.live = sentence
-        enc = EncoderOutput.cat([e.enc for e in live])
-        context = None
-        if self.model.uses_context:
-            contexts = [lane.context or self.model.empty_context(1, self.translator.device) for lane in lanes]
-            context = DocContext.cat(contexts)  # type: ignore[arg-type]
-        max_len = torch.tensor([e.max_len for e in live], device=enc.states.device)
-        if isinstance(self.stepper, ShortlistStepper):  # score what the newcomers and the live sentences may produce
-            in_search = [lane.pieces[len(lane.results)] for lane in self.lanes if lane.live is not None]
-            self.stepper.cover([lane.pieces[len(lane.results)] for lane in lanes], in_search)
-        self.search.add(enc, self.model.init_state(enc, context), max_len, list(lanes))
+        sentences = [lane.encoded.popleft() for lane in lanes]
+        enc = EncoderOutput.cat([s.enc for s in sentences])
+        max_len = torch.tensor([s.max_len for s in sentences], device=enc.states.device)
+        self.search.join_encoded(lanes, enc, [s.carry for s in sentences], max_len)
 
     def _encode_ahead(self) -> None:
         """Encode the next sentence of every lane that has room for one: one batch across documents."""
         lanes = [lane for lane in self.lanes if lane.wants_encoding]
-        device = self.translator.device
-        src, lengths = pad_batch([source_ids(lane.pieces[lane.n_encoded]) for lane in lanes], device)
-        carries = [lane.encoder_carry for lane in lanes]
-        carry = EncoderCarry.cat(carries) if all(c is not None for c in carries) else None  # type: ignore[arg-type]
-        enc, final = self.model.encode(src, lengths, carry)
-        max_len = self.translator.length_limits(lengths, self.decode).tolist()
+        carries = [lane.encoder_carry for lane in lanes if lane.encoder_carry is not None]
+        carry = EncoderCarry.cat(carries) if len(carries) == len(lanes) else None  # None: sentence-level model
+        encoded = self.decoding.encode([lane.pieces[lane.n_encoded] for lane in lanes], carry, self.decode)
+        max_len, device = encoded.max_len.tolist(), encoded.max_len.device
         for i, lane in enumerate(lanes):
             row = torch.tensor([i], device=device)
-            lane.encoder_carry = final.index_select(row)
-            lane.encoded.append(_Encoded(enc.index_select(row).trim(), lane.encoder_carry, max_len[i]))
+            lane.encoder_carry = encoded.encoder_final.index_select(row)
+            lane.encoded.append(_Encoded(encoded.enc.index_select(row).trim(), lane.encoder_carry, max_len[i]))
+            lane.n_encoded += 1
 
 
 @torch.inference_mode()
-def translate_all(
-    translator: Translator, docs: Sequence[list[list[int]]], decode: DecodeConfig
-) -> list[list[Translation]]:
+def translate_all(decoding: Decoding, docs: Sequence[list[list[int]]], decode: DecodeConfig) -> list[list[Translation]]:
     """Translations of a whole job, longest documents first through the lanes."""
     results: list[list[Translation]] = [[] for _ in docs]
-    for doc, translations in DocumentWalk(translator, LongestFirst(docs), decode).run():
+    for doc, translations in DocumentWalk(decoding, LongestFirst(docs), decode).run():
         results[doc] = translations
     return results
 
@@ -273,7 +354,7 @@ class InOrder:
 
 @torch.inference_mode()
 def translate_in_order(
-    translator: Translator,
+    decoding: Decoding,
     docs: Iterable[list[list[int]]],
     decode: DecodeConfig,
     window: int = WINDOW,
@@ -281,5 +362,38 @@ def translate_in_order(
 ) -> Iterator[list[Translation]]:
     """Each document's translations in input order, reading `docs` only as lanes free up (see `InOrder`)."""
     feed = InOrder(docs, window, split)
-    for key, translations in DocumentWalk(translator, feed, decode).run():
+    for key, translations in DocumentWalk(decoding, feed, decode).run():
         yield from feed.put(key, translations)
+
+
+def rounds(
+    docs: Sequence[Sequence[T]],
+    batch_size: int,
+    run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
+) -> list[list[R]]:
+    """`run` over documents in lock-step rounds: item i of up to `batch_size` documents as one batch.
+
+    Teacher forcing's walk (`Translator.force_documents`, CXMI). It is not a
+    `DocumentSearch`: a forced sentence is one decoder call over its whole
+    reference, not a search of steps that a next sentence could join, so
+    rounds cost nothing that joining would save, and they keep the batches
+    identical from one pass to the next (CXMI compares passes batch by batch).
+    `run` gets a round's items and the context the previous round left for
+    them (None at the start), and returns one result per item and the
+    context they leave.
+    """
+    # Longest documents first, so the lanes still active at step i are a prefix;
+    # ties by first-item length, so sentence-level batches hold similar lengths.
+    order = sorted(range(len(docs)), key=lambda d: (-len(docs[d]), len(str(docs[d][0])) if docs[d] else 0))
+    results: list[list[R]] = [[] for _ in docs]
+    for start in range(0, len(order), batch_size):
+        group = [i for i in order[start : start + batch_size] if docs[i]]
+        context: DocContext | None = None
+        for pos in range(len(docs[group[0]]) if group else 0):
+            active = [i for i in group if len(docs[i]) > pos]
+            if context is not None:
+                context = context.index_select(torch.arange(len(active), device=context.encoder.h.device))
+            out, context = run([docs[i][pos] for i in active], context)
+            for i, result in zip(active, out, strict=True):
+                results[i].append(result)
+    return results

@@ -8,11 +8,14 @@ document's next sentence the step its previous one finishes
 lock-step rounds, sentence i of every document as one batch. `--context none`
 is the same with every sentence made its own document, so both modes share
 one code path.
+
+The facade tokenizes and hands token ids down: decoding itself (search
+start, length limits, shortlist, hypotheses to text) is `translator.decoding`,
+which the scheduler is handed too, so nothing below calls back up here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,26 +29,16 @@ from torch.ao.quantization import quantize_dynamic
 from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
-from translator.documents import WINDOW, translate_all, translate_in_order
+from translator.decoding import Decoding, Translation
+from translator.documents import WINDOW, rounds, translate_all, translate_in_order
 from translator.model import Seq2Seq
-from translator.search import Hypothesis, NoHypothesisError, Stepper, beam_search
-from translator.shortlist import Shortlist, ShortlistStepper
-from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
+from translator.shortlist import Shortlist
+from translator.state import DocContext
 from translator.tokenizer import PAD_ID, Tokenizer
 
 T = TypeVar("T")
 R = TypeVar("R")
 M = TypeVar("M", bound=nn.Module)
-
-
-@dataclass(frozen=True)
-class SearchStart:
-    """An encoded batch, ready to search: `encoder_final` is what its next sentences continue from."""
-
-    enc: EncoderOutput
-    encoder_final: EncoderCarry
-    state: LSTMState
-    max_len: Tensor  # (B,) pieces including EOS
 
 
 @dataclass(frozen=True)
@@ -58,27 +51,36 @@ class Forced:
     context: DocContext | None  # what each row leaves for its document's next sentence
 
 
-@dataclass
-class Translation:
-    """One sentence's output; `alternatives` holds the rest of the n-best list."""
-
-    text: str
-    score: float
-    alternatives: list[tuple[str, float]] = dataclasses.field(default_factory=list)
-
-
 class Translator:
     """A loaded model plus its tokenizer and the config it was trained with."""
 
     def __init__(
         self, model: Seq2Seq, tokenizer: Tokenizer, config: Config, step: int = 0, shortlist: Shortlist | None = None
     ) -> None:
-        self.model = model.eval()
-        self.tokenizer = tokenizer
+        self.decoding = Decoding(model.eval(), tokenizer, shortlist)
         self.config = config
         self.step = step
-        self.shortlist = shortlist
         self.int8 = False
+
+    @property
+    def model(self) -> Seq2Seq:
+        return self.decoding.model
+
+    @model.setter
+    def model(self, model: Seq2Seq) -> None:
+        self.decoding.model = model
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.decoding.tokenizer
+
+    @property
+    def shortlist(self) -> Shortlist | None:
+        return self.decoding.shortlist
+
+    @shortlist.setter
+    def shortlist(self, shortlist: Shortlist | None) -> None:
+        self.decoding.shortlist = shortlist
 
     @classmethod
     def load(cls, path: str | Path, int8: bool = False) -> Translator:
@@ -115,14 +117,14 @@ class Translator:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return self.decoding.device
 
     @property
     def trained_context(self) -> ContextMode:
         return self.model.cfg.context
 
     def empty_context(self, batch: int) -> DocContext | None:
-        return self.model.empty_context(batch, self.device)
+        return self.decoding.empty_context(batch)
 
     @torch.inference_mode()
     def translate_sentences(
@@ -139,67 +141,7 @@ class Translator:
         each row leaves for its document's next sentence.
         """
         decode = decode or self.config.decode
-        pieces = self.tokenizer.encode_batch(sources)
-        start = self.prepare(pieces, context, decode, max_lengths)
-        stepper = self.stepper(decode, pieces)
-        nbest = beam_search(
-            stepper, start.enc, start.state, start.max_len, decode.beam_size, decode.n_best, decode.length_penalty
-        )
-        return self.finish(nbest, start.encoder_final)
-
-    def stepper(self, decode: DecodeConfig, pieces: Sequence[list[int]]) -> Stepper:
-        """What a search over these sources steps: the model, or the model through their shortlist."""
-        if not decode.shortlist:
-            return self.model
-        if self.shortlist is None:
-            raise ValueError("this checkpoint has no vocabulary shortlist; add one with `nmt shortlist`")
-        stepper = ShortlistStepper(self.model, self.shortlist)
-        if pieces:  # else the caller covers what joins (the document walk)
-            stepper.cover(pieces, pieces)
-        return stepper
-
-    @torch.inference_mode()
-    def prepare(
-        self,
-        pieces: Sequence[list[int]],
-        context: DocContext | None,
-        decode: DecodeConfig,
-        max_lengths: Sequence[int] | None = None,
-    ) -> SearchStart:
-        """Encode a batch of tokenized sources and set up its search (what it needs before its first step).
-
-        Split from `translate_sentences` so a server can feed sentences into a
-        search that is already running (`search.BeamSearch.add`); it takes
-        token ids because the server tokenizes in its request threads.
-        """
-        if context is None:
-            context = self.empty_context(len(pieces))
-        src, lengths = pad_batch([source_ids(ids) for ids in pieces], self.device)
-        enc, enc_final = self.model.encode(src, lengths, context.encoder_carry if context else None)
-        max_len = self.length_limits(lengths, decode)
-        if max_lengths is not None:
-            caps = torch.tensor([m + 1 if m > 0 else int(max_len.max()) for m in max_lengths], device=max_len.device)
-            max_len = torch.minimum(max_len, caps)
-        return SearchStart(enc, enc_final, self.model.init_state(enc, context), max_len)
-
-    @staticmethod
-    def length_limits(lengths: Tensor, decode: DecodeConfig) -> Tensor:
-        """Output pieces allowed (EOS included) for sources of `lengths` pieces (EOS included)."""
-        return (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
-
-    def finish(
-        self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
-    ) -> tuple[list[Translation], DocContext | None]:
-        """Translations of finished searches, and the context each best hypothesis leaves.
-
-        A search that ended with no hypothesis (its scores went NaN: `search.BeamSearch`) is
-        an error of that sentence, reported as one, not an IndexError from deep inside.
-        """
-        empty = [i for i, hyps in enumerate(nbest) if not hyps]
-        if empty:
-            raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
-        best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
-        return [self._to_translation(h) for h in nbest], self.model.next_context(encoder_final, best_states)
+        return self.decoding.translate(self.tokenizer.encode_batch(sources), context, decode, max_lengths)
 
     def translate_documents(
         self,
@@ -217,7 +159,7 @@ class Translator:
         dec = decode or self.config.decode
         pieces = [self.tokenizer.encode_batch(doc) for doc in docs]
         with torch.inference_mode():
-            return self._in_lanes(pieces, context, lambda lanes: translate_all(self, lanes, dec))
+            return self._in_lanes(pieces, context, lambda lanes: translate_all(self.decoding, lanes, dec))
 
     def translate_stream(
         self,
@@ -239,7 +181,7 @@ class Translator:
         """
         dec = decode or self.config.decode
         pieces = (self.tokenizer.encode_batch(list(doc)) for doc in docs)
-        yield from translate_in_order(self, pieces, dec, window, split=self._sentence_level(context))
+        yield from translate_in_order(self.decoding, pieces, dec, window, split=self._sentence_level(context))
 
     def force_documents(
         self, docs: Sequence[Sequence[tuple[str, str]]], context: ContextMode | None = None
@@ -252,7 +194,7 @@ class Translator:
             lp, n, ctx = self.force([p[0] for p in pairs], [p[1] for p in pairs], ctx)
             return list(zip(lp.tolist(), n.tolist(), strict=True)), ctx
 
-        return self._in_lanes(docs, context, lambda lanes: self.rounds(lanes, self.config.decode.batch_size, run))
+        return self._in_lanes(docs, context, lambda lanes: rounds(lanes, self.config.decode.batch_size, run))
 
     def _in_lanes(
         self, docs: Sequence[Sequence[T]], context: ContextMode | None, walk: Callable[[list[list[T]]], list[list[R]]]
@@ -267,27 +209,7 @@ class Translator:
         """Whether every sentence is translated alone: asked to (`none`), or a model without context."""
         return not self.model.uses_context or context == "none"
 
-    @staticmethod
-    def rounds(
-        docs: Sequence[Sequence[T]],
-        batch_size: int,
-        run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
-    ) -> list[list[R]]:
-        # Longest documents first, so the lanes still active at step i are a prefix;
-        # ties by first-item length, so sentence-level batches hold similar lengths.
-        order = sorted(range(len(docs)), key=lambda d: (-len(docs[d]), len(str(docs[d][0])) if docs[d] else 0))
-        results: list[list[R]] = [[] for _ in docs]
-        for start in range(0, len(order), batch_size):
-            group = [i for i in order[start : start + batch_size] if docs[i]]
-            context: DocContext | None = None
-            for pos in range(len(docs[group[0]]) if group else 0):
-                active = [i for i in group if len(docs[i]) > pos]
-                if context is not None:
-                    context = context.index_select(torch.arange(len(active), device=context.encoder.h.device))
-                out, context = run([docs[i][pos] for i in active], context)
-                for i, result in zip(active, out, strict=True):
-                    results[i].append(result)
-        return results
+    rounds = staticmethod(rounds)  # teacher forcing's walk, at home in `translator.documents` (CXMI calls it here)
 
     @torch.inference_mode()
     def force(
@@ -316,10 +238,6 @@ class Translator:
         token_lp = log_probs.gather(-1, tgt_out_t.unsqueeze(-1)).squeeze(-1)  # (B, T)
         real = tgt_out_t.ne(PAD_ID)
         return Forced(tgt_out_t, token_lp.masked_fill(~real, 0.0), real, self.model.next_context(enc_final, out.state))
-
-    def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
-        texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
-        return Translation(texts[0][0], texts[0][1], texts[1:])
 
 
 def quantize_int8(module: M) -> M:

@@ -18,8 +18,9 @@ with nothing, and it must never disturb the other sentences of the batch.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import torch
 from torch import Tensor
@@ -27,6 +28,8 @@ from torch import Tensor
 from translator.model import StepOutput
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID
+
+Key = TypeVar("Key")
 
 
 class NoHypothesisError(ValueError):
@@ -62,16 +65,16 @@ def beam_search(
     alpha: float = 1.0,
 ) -> list[list[Hypothesis]]:
     """Beam search for a batch of B sentences; per sentence, its `n_best` hypotheses, best first."""
-    search = BeamSearch(model, beam_size, n_best, alpha)
+    search: BeamSearch[int] = BeamSearch(model, beam_size, n_best, alpha)
     search.add(enc, state, max_len, list(range(max_len.shape[0])))
-    results: dict[object, list[Hypothesis]] = {}
+    results: dict[int, list[Hypothesis]] = {}
     while len(search):
         results.update(search.step())
     return [results[i] for i in range(max_len.shape[0])]
 
 
-class BeamSearch:
-    """Batched beam search whose batch may change between steps.
+class BeamSearch(Generic[Key]):
+    """Batched beam search whose batch may change between steps; `Key` is the caller's name for a sentence.
 
     All beams of all live sentences are one tensor of n*K rows (the encoder
     outputs stay one row per sentence: the model's attention lets a
@@ -89,7 +92,7 @@ class BeamSearch:
         if not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be in 1..beam_size, got {n_best} with beam {beam_size}")
         self.model, self.k, self.n_best, self.alpha = model, beam_size, n_best, alpha
-        self.keys: list[object] = []  # (n,) the caller's name for each live sentence
+        self.keys: list[Key] = []  # (n,) the caller's name for each live sentence
         self.finished: list[list[Hypothesis]] = []  # (n,) finished hypotheses so far
         self.enc: EncoderOutput | None = None  # (n, ...): one per sentence, its K beams share it
         self.state: LSTMState | None = None  # (L, n*K, H)
@@ -99,7 +102,7 @@ class BeamSearch:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def add(self, enc: EncoderOutput, state: LSTMState, max_len: Tensor, keys: list[object]) -> None:
+    def add(self, enc: EncoderOutput, state: LSTMState, max_len: Tensor, keys: Sequence[Key]) -> None:
         """Sentences join: encoder outputs (B, ...), initial states (L, B, H), limits (B,), keys."""
         batch, device = len(keys), enc.states.device
         state = state.index_select(torch.arange(batch, device=device).repeat_interleave(self.k))
@@ -111,7 +114,7 @@ class BeamSearch:
         self.keys += keys
         self.finished += [[] for _ in keys]
 
-    def step(self) -> list[tuple[object, list[Hypothesis]]]:
+    def step(self) -> list[tuple[Key, list[Hypothesis]]]:
         """One token for every live sentence; returns (key, n-best) of those that finished."""
         assert self.beams is not None and self.enc is not None and self.state is not None, "step() with no sentences"
         beams, k = self.beams, self.k
@@ -136,7 +139,7 @@ class BeamSearch:
             self._keep((~done).nonzero().squeeze(1))
         return results
 
-    def drop(self, keys: list[object]) -> None:
+    def drop(self, keys: Iterable[Key]) -> None:
         """Remove sentences without finishing them (their requests were cancelled)."""
         gone = {id(key) for key in keys}
         keep = [i for i, key in enumerate(self.keys) if id(key) not in gone]

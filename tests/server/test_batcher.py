@@ -166,7 +166,7 @@ def test_a_running_shortlist_search_rebuilds_its_set_over_the_live_sentences(
         first[:] = first or [running.search]
         if running.search is not first[0]:
             return
-        ids = running.search.model.ids  # type: ignore[attr-defined]
+        ids = running.search.shortlist.ids
         live = {s for s, j in jobs.items() if not j.future.done()}
         scored.append((live, None if ids is None else ids.tolist()))
         if "wide" not in jobs:
@@ -250,7 +250,7 @@ def test_a_request_whose_decoding_step_raises_fails_alone(model: ServedModel, mo
 
     def source_length(sentence: str) -> int:
         pieces = translator.tokenizer.encode_batch([sentence])
-        return int(translator.prepare(pieces, None, translator.config.decode).enc.mask.sum())
+        return int(translator.decoding.prepare(pieces, None, translator.config.decode).enc.mask.sum())
 
     poison, doc = "the book , the tree , the house and the door are old .", ["look at that cow .", "it is very old ."]
     target = source_length(poison)

@@ -25,9 +25,9 @@ def test_documents_are_read_as_lanes_free_up_and_given_back_in_order(trained_run
             yield doc
 
     window, ahead, given = 6, [], []
-    for translations in translate_in_order(t, source(), decode, window):
+    for translations in translate_in_order(t.decoding, source(), decode, window):
         given.append(translations)
         ahead.append(sum(len(d) for d in docs[len(given) : read]))  # sentences read and not yet given back
     assert max(ahead) <= window and ahead[0] > 0  # reading ran ahead of the output, within the window
-    expected = translate_all(t, docs, decode)
+    expected = translate_all(t.decoding, docs, decode)
     assert [[x.text for x in doc] for doc in given] == [[x.text for x in doc] for doc in expected]

@@ -165,14 +165,3 @@ def test_a_document_continues_the_step_after_its_sentence_finishes(
     steps = 0
     t.translate_documents(docs, decode=dataclasses.replace(t.config.decode, beam_size=1, batch_size=len(docs)))
     assert steps == max(sum(c) for c in per_sentence) < rounds
-
-
-def test_finish_reports_a_search_that_found_nothing(trained_run: Path) -> None:
-    """A sentence left with no hypothesis (NaN scores) is a clear error, never an IndexError."""
-    from translator.search import NoHypothesisError
-
-    translator = Translator.load(trained_run)
-    pieces = translator.tokenizer.encode_batch(["look at that cow ."])
-    start = translator.prepare(pieces, None, translator.config.decode)
-    with pytest.raises(NoHypothesisError, match="sentence 0 .* not finite"):
-        translator.finish([[]], start.encoder_final)

@@ -130,10 +130,10 @@ def test_greedy_through_a_tight_shortlist_keeps_every_translation_it_covers(
     decode = dataclasses.replace(t.config.decode, beam_size=1, shortlist=True)
     covered, missed = 0, 0
     for sentence in pieces:  # one at a time: the smallest shortlists, so some miss a piece
-        stepper = t.stepper(decode, [sentence])
+        stepper = t.decoding.stepper(decode, [sentence])
         assert isinstance(stepper, ShortlistStepper) and len(stepper.ids) < t.tokenizer.vocab_size // 2
         with torch.inference_mode():
-            start = t.prepare([sentence], None, decode)
+            start = t.decoding.prepare([sentence], None, decode)
             [[plain]] = beam_search(t.model, start.enc, start.state, start.max_len, beam_size=1)
             [[short]] = beam_search(stepper, start.enc, start.state, start.max_len, beam_size=1)
         allowed = set(stepper.ids.tolist())

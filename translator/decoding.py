@@ -1,0 +1,166 @@
+"""Decoding with one loaded model: start a search, choose what it steps, turn hypotheses into translations.
+
+This sits below both `Translator` (text in, text out) and the document
+scheduler (`translator.documents`, which the server's batcher drives too):
+they are handed a `Decoding` and nothing here calls back up into them, so
+one sentence goes Translator -> scheduler -> Decoding -> BeamSearch and
+back. It works on token ids; tokenizing is the caller's (a server tokenizes
+in its request threads, off the model's worker thread).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from translator.batch import pad_batch, source_ids
+from translator.config import DecodeConfig
+from translator.model import Seq2Seq
+from translator.search import Hypothesis, NoHypothesisError, Stepper, beam_search
+from translator.shortlist import Shortlist, ShortlistStepper
+from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
+from translator.tokenizer import Tokenizer
+
+
+@dataclass
+class Translation:
+    """One sentence's output; `alternatives` holds the rest of the n-best list."""
+
+    text: str
+    score: float
+    alternatives: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An encoded batch: `encoder_final` is what its next sentences continue from."""
+
+    enc: EncoderOutput
+    encoder_final: EncoderCarry
+    max_len: Tensor  # (B,) pieces including EOS
+
+
+@dataclass(frozen=True)
+class SearchStart(Encoded):
+    """An encoded batch with its decoder's initial state: all a search needs before its first step."""
+
+    state: LSTMState
+
+
+class Decoding:
+    """A model plus what decoding needs besides it: the tokenizer (to write hypotheses out) and the shortlist."""
+
+    def __init__(self, model: Seq2Seq, tokenizer: Tokenizer, shortlist: Shortlist | None = None) -> None:
+        self.model, self.tokenizer, self.shortlist = model, tokenizer, shortlist
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def empty_context(self, batch: int) -> DocContext | None:
+        """Context of a document's first sentence (None for sentence-level models)."""
+        return self.model.empty_context(batch, self.device)
+
+    def contexts(self, contexts: Sequence[DocContext | None]) -> DocContext | None:
+        """One batch of documents' contexts, the empty one for a document at its start (None: no context)."""
+        empty = self.empty_context(1)
+        if empty is None:
+            return None
+        return DocContext.cat([context if context is not None else empty for context in contexts])
+
+    def stepper(self, decode: DecodeConfig, pieces: Sequence[list[int]] = ()) -> Stepper:
+        """What a search over these sources steps: the model, or the model through their shortlist.
+
+        With no `pieces` the shortlist covers nothing yet: the scheduler
+        covers each sentence as it joins (`translator.documents`).
+        """
+        if not decode.shortlist:
+            return self.model
+        if self.shortlist is None:
+            raise ValueError("this checkpoint has no vocabulary shortlist; add one with `nmt shortlist`")
+        stepper = ShortlistStepper(self.model, self.shortlist)
+        if pieces:
+            stepper.cover(pieces, pieces)
+        return stepper
+
+    def encode(
+        self,
+        pieces: Sequence[list[int]],
+        carry: EncoderCarry | None,
+        decode: DecodeConfig,
+        max_lengths: Sequence[int] | None = None,
+    ) -> Encoded:
+        """Encode tokenized sources continuing from `carry` (None: documents' starts), with their length limits.
+
+        `max_lengths` caps row i's output at that many pieces plus EOS (0: no
+        cap beyond the length rule).
+        """
+        src, lengths = pad_batch([source_ids(ids) for ids in pieces], self.device)
+        enc, enc_final = self.model.encode(src, lengths, carry)
+        max_len = self.length_limits(lengths, decode)
+        if max_lengths is not None:
+            caps = torch.tensor([m + 1 if m > 0 else int(max_len.max()) for m in max_lengths], device=max_len.device)
+            max_len = torch.minimum(max_len, caps)
+        return Encoded(enc, enc_final, max_len)
+
+    @torch.inference_mode()
+    def prepare(
+        self,
+        pieces: Sequence[list[int]],
+        context: DocContext | None,
+        decode: DecodeConfig,
+        max_lengths: Sequence[int] | None = None,
+    ) -> SearchStart:
+        """Encode a batch of tokenized sources, row i continuing row i of `context`, and set up its search."""
+        if context is None:
+            context = self.empty_context(len(pieces))
+        e = self.encode(pieces, context.encoder_carry if context else None, decode, max_lengths)
+        return SearchStart(e.enc, e.encoder_final, e.max_len, self.model.init_state(e.enc, context))
+
+    @staticmethod
+    def length_limits(lengths: Tensor, decode: DecodeConfig) -> Tensor:
+        """Output pieces allowed (EOS included) for sources of `lengths` pieces (EOS included)."""
+        return (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
+
+    @torch.inference_mode()
+    def translate(
+        self,
+        pieces: Sequence[list[int]],
+        context: DocContext | None,
+        decode: DecodeConfig,
+        max_lengths: Sequence[int] | None = None,
+    ) -> tuple[list[Translation], DocContext | None]:
+        """One batch searched at once (no sentence joins it): translations and the contexts they leave."""
+        start = self.prepare(pieces, context, decode, max_lengths)
+        nbest = beam_search(
+            self.stepper(decode, pieces),
+            start.enc,
+            start.state,
+            start.max_len,
+            decode.beam_size,
+            decode.n_best,
+            decode.length_penalty,
+        )
+        return self.finish(nbest, start.encoder_final)
+
+    def finish(
+        self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
+    ) -> tuple[list[Translation], DocContext | None]:
+        """Translations of finished searches, and the context each best hypothesis leaves.
+
+        A search that ended with no hypothesis (its scores went NaN: `search.BeamSearch`) is
+        an error of that sentence, reported as one, not an IndexError from deep inside.
+        """
+        empty = [i for i, hyps in enumerate(nbest) if not hyps]
+        if empty:
+            raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
+        best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
+        return [self._to_translation(h) for h in nbest], self.model.next_context(encoder_final, best_states)
+
+    def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
+        texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
+        return Translation(texts[0][0], texts[0][1], texts[1:])
