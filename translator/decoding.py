@@ -67,10 +67,13 @@ class Decoding:
 
     def contexts(self, contexts: Sequence[DocContext | None]) -> DocContext | None:
         """One batch of documents' contexts, the empty one for a document at its start (None: no context)."""
-        empty = self.empty_context(1)
-        if empty is None:
+        if not self.model.uses_context:
             return None
-        return DocContext.cat([context if context is not None else empty for context in contexts])
+        known = [context for context in contexts if context is not None]
+        if len(known) == len(contexts):  # all continue a document: nothing to allocate (the walk joins every step)
+            return DocContext.cat(known)
+        empty = self.empty_context(1)
+        return DocContext.cat([c if c is not None else empty for c in contexts]) if empty is not None else None
 
     def stepper(self, decode: DecodeConfig, pieces: Sequence[list[int]] = ()) -> Stepper:
         """What a search over these sources steps: the model, or the model through their shortlist.
