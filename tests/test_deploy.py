@@ -23,8 +23,8 @@ import jsonschema.validators
 import pytest
 import yaml
 
+from nmt.cli import build_parser
 from server.config import ENV_PREFIX, ServeConfig, from_args
-from translator.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -73,7 +73,7 @@ def parse_nmt(argv: list[str]) -> argparse.Namespace:
     try:
         return build_parser().parse_args(argv[1:])
     except SystemExit as e:  # argparse exits on unknown flags and bad values
-        pytest.fail(f"`{shlex.join(argv)}` does not parse with translator.cli.build_parser (exit {e.code})")
+        pytest.fail(f"`{shlex.join(argv)}` does not parse with nmt.cli.build_parser (exit {e.code})")
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:

@@ -1,67 +1,27 @@
-"""`nmt`: prepare, train, translate, evaluate, score, cxmi, serve, client.
+"""`nmt prepare`, `nmt train`, `nmt shortlist`, and the torchrun glue (`python -m training`).
 
-Each subcommand is a small function that parses its flags into library calls.
-Training-side commands import `training` lazily, so translating needs
-nothing from the training package at import time.
+The training package's commands, assembled into `nmt` by nmt/cli.py. Corpus
+builders and the trainer are imported when a command runs, so building the
+parser loads neither.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
 import json
 import logging
-import os
-import sys
-from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
-from translator.config import Config, ConfigError, DecodeConfig
-
-if TYPE_CHECKING:
-    from translator.corpus import Document
-    from translator.report import SystemResult
+from translator.config import Config, ConfigError
 
 log = logging.getLogger("nmt")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    args.argv = argv  # `train --nproc N` re-runs these arguments under torchrun
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if getattr(args, "threads", 0):
-        import torch
-
-        torch.set_num_threads(args.threads)
-    try:
-        return int(args.func(args) or 0)
-    except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as e:
-        # Library errors already say what and where (file:line); no traceback for user mistakes.
-        print(f"nmt {args.command}: error: {e}", file=sys.stderr)
-        return 2
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nmt", description="Document-context LSTM translator.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `prepare`, `train` and `shortlist` on the `nmt` parser."""
     _add_prepare(sub)
     _add_train(sub)
-    _add_translate(sub)
     _add_shortlist(sub)
-    _add_evaluate(sub)
-    _add_score(sub)
-    _add_compare(sub)
-    from evaluation.cli import add_cxmi
-    from server.cli import add_client, add_serve  # flags only: grpc is imported when they run
-
-    add_cxmi(sub)
-    add_serve(sub)
-    add_client(sub)
-    return parser
 
 
 # ---------------------------------------------------------------- prepare
@@ -137,7 +97,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--context",
         choices=["carry", "attend", "none"],
-        help="carry hidden state across sentences; attend: also attend to earlier sentences' tokens; none: neither",
+        help="the training mode (model.context; not the inference reset of translate/evaluate --context): "
+        "carry hidden state across sentences; attend: also attend to earlier sentences' tokens; none: neither",
     )
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--max-steps", type=int, help="step budget")
@@ -200,78 +161,7 @@ def _drop_nproc(argv: list[str]) -> list[str]:
     return out
 
 
-# ---------------------------------------------------------------- translate / evaluate / score
-
-
-def _add_model_arguments(p: argparse.ArgumentParser, many: bool = False) -> None:
-    if many:
-        p.add_argument(
-            "--model",
-            required=True,
-            action="append",
-            help="checkpoint file or run directory; repeat to compare systems (the first is the baseline)",
-        )
-    else:
-        p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
-    p.add_argument(
-        "--context",
-        choices=["carry", "none"],
-        help="carry: the document context the model was trained with (default); none: reset it at every sentence",
-    )
-    p.add_argument("--beam", type=int, help="beam size (1 = greedy); default from the model's config")
-    p.add_argument("--batch-size", type=int, help="documents decoded in parallel")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
-    p.add_argument("--int8", action="store_true", help="int8 dynamic quantization (CPU): faster, a little less exact")
-    p.add_argument(
-        "--shortlist", action="store_true", help="score only the batch's vocabulary shortlist: faster decoding"
-    )
-
-
-def _decode_config(args: argparse.Namespace, base: DecodeConfig) -> DecodeConfig:
-    changes = {
-        "beam_size": args.beam,
-        "batch_size": args.batch_size,
-        "n_best": getattr(args, "n_best", None),
-        "shortlist": True if getattr(args, "shortlist", False) else None,
-    }
-    return dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
-
-
-def _add_translate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("translate", help="translate text: one sentence per line, blank line = new document")
-    _add_model_arguments(p)
-    p.add_argument("--input", "-i", type=Path, help="input file (default stdin)")
-    p.add_argument("--output", "-o", type=Path, help="output file (default stdout)")
-    p.add_argument("--n-best", type=int, help="print the n best, tab-separated with scores")
-    p.add_argument(
-        "--window",
-        type=int,
-        help="sentences read ahead of the output (default 10000): bounds memory, whatever the input's length",
-    )
-    p.set_defaults(func=_translate)
-
-
-def _translate(args: argparse.Namespace) -> int:
-    """Read, translate and write documents as they come: memory stays flat however long the input."""
-    from translator.documents import WINDOW
-    from translator.inference import Translator
-
-    translator = Translator.load(args.model, int8=args.int8)
-    decode = _decode_config(args, translator.config.decode)
-    window = WINDOW if args.window is None else args.window
-    out = translator.translate_stream(read_documents(args.input), args.context, decode, window)
-    if decode.n_best > 1:
-        lines = (
-            ["\t".join(f"{t} ||| {s:.4f}" for t, s in [(x.text, x.score), *x.alternatives]) for x in doc] for doc in out
-        )
-    else:
-        lines = ([x.text for x in doc] for doc in out)
-    try:
-        write_documents(lines, args.output)
-    except BrokenPipeError:  # the reader has gone (`| head`): stop translating, without a traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail too
-        return 1
-    return 0
+# ---------------------------------------------------------------- shortlist
 
 
 def _add_shortlist(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -305,174 +195,4 @@ def _shortlist(args: argparse.Namespace) -> int:
         ckpt.shortlist = shortlist.to_tensors()
         checkpoint.save(ckpt, file)
         print(f"{file}: shortlist of {len(shortlist.frequent)} frequent + {args.per_source} per source piece")
-    return 0
-
-
-def read_documents(path: Path | None) -> Iterator[list[str]]:
-    """Documents from a text file (stdin if None), read as they are needed.
-
-    One sentence per line, blank line = new document; a document is given as
-    soon as the blank line after it is read (a pipe need not be closed first).
-    """
-    from translator.corpus import iter_documents_text
-
-    def lines(stream: TextIO) -> Iterator[str]:
-        for chunk in stream:
-            yield from chunk.splitlines()  # str.splitlines' line breaks, as reading the whole text did
-
-    if path is None:
-        yield from iter_documents_text(lines(sys.stdin))
-        return
-    with path.open(encoding="utf-8") as f:
-        yield from iter_documents_text(lines(f))
-
-
-def write_documents(docs: Iterable[list[str]], path: Path | None) -> None:
-    """The inverse of `read_documents`, to a file or stdout: each document written and flushed as it comes."""
-    from translator.corpus import format_document_text
-
-    with path.open("w", encoding="utf-8") if path else contextlib.nullcontext(sys.stdout) as out:
-        for i, doc in enumerate(d for d in docs if d):
-            # An empty translation would read back as a document break: write a space instead.
-            out.write(format_document_text([line or " " for line in doc], first=i == 0))
-            out.flush()
-
-
-def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="translate test corpora in document mode, score them with sacrebleu, compare systems, write a report",
-    )
-    _add_model_arguments(p, many=True)
-    p.add_argument("--data", required=True, help="test corpus: PREFIX or .tsv[.gz]")
-    p.add_argument("--dev", help="also evaluate this corpus (reported as split 'dev'; --data's is its file name)")
-    p.add_argument("--src", default=None, help="source suffix (default: the model's)")
-    p.add_argument("--tgt", default=None, help="target suffix (default: the model's)")
-    p.add_argument("--output", "-o", type=Path, help="one model: write its test hypotheses here, one per line")
-    p.add_argument("--contrastive", type=Path, action="append", default=[], help="contrastive JSONL set (repeatable)")
-    p.add_argument("--report", type=Path, help="write report.md, results.json and PNG plots into this directory")
-    p.add_argument("--test", choices=["bs", "ar", "both"], default="bs", help="paired test against the first model")
-    p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default)")
-    p.add_argument("--cxmi", action="store_true", help="also measure CXMI on --data (table and plot in --report)")
-    p.set_defaults(func=_evaluate)
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from translator.corpus import read_corpus
-    from translator.inference import Translator
-    from translator.report import compare_with_baseline, evaluate_system, write_report
-    from translator.scoring import load_contrastive
-
-    if args.output and len(args.model) > 1:
-        raise SystemExit("nmt evaluate: --output takes one --model (the report holds every system's scores)")
-    contrastive = {path.name.removesuffix(".jsonl"): load_contrastive(path) for path in args.contrastive}
-    systems: list[SystemResult] = []
-    label = Path(args.data).name.split(".")[0] or "test"  # "test" for data/bible-en-es/test
-    splits: dict[str, list[Document]] = {}  # read once, in the first model's languages: one reference for all
-    for model in args.model:
-        translator = Translator.load(model, int8=args.int8)
-        if not splits:
-            data_cfg = translator.config.data
-            src, tgt = args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang
-            splits[label] = read_corpus(args.data, src, tgt)
-            if args.dev:
-                splits["dev"] = read_corpus(args.dev, src, tgt)
-        decode = _decode_config(args, translator.config.decode)
-        name = _system_name(model, [s.name for s in systems])
-        result = evaluate_system(translator, name, model, splits, contrastive, args.context, decode)
-        if args.cxmi:
-            from evaluation.cxmi import measure
-
-            result.cxmi = measure(translator, splits[label])
-        systems.append(result)
-        _print_system(result, decode.beam_size, args.int8)
-    if args.output:
-        args.output.write_text("\n".join(systems[0].hypotheses[label]) + "\n", encoding="utf-8")
-    refs = {split: [t for d in docs for t in d.targets] for split, docs in splits.items()}
-    tests = ("bs", "ar") if args.test == "both" else (args.test,)
-    comparisons = compare_with_baseline(systems, refs, tests, args.samples) if len(systems) > 1 else []
-    for c in comparisons:
-        print(f"{c.split} {c.system} vs {c.baseline}: {c.result}")
-    if args.report:
-        print(f"report: {write_report(args.report, systems, comparisons)}")
-    return 0
-
-
-def _system_name(model: str, taken: list[str]) -> str:
-    """A short unique label: the run directory's name (or the checkpoint's)."""
-    path = Path(model)
-    name = path.name if path.is_dir() else f"{path.parent.name}/{path.stem}"
-    return name if name not in taken else f"{name}#{len(taken) + 1}"
-
-
-def _print_system(result: SystemResult, beam: int, int8: bool) -> None:
-    """Scores with signatures, then one JSON line per split (what scripts parse)."""
-    for split, scores in result.scores.items():
-        n, seconds = len(result.hypotheses[split]), result.seconds[split]
-        for score in scores.values():
-            print(f"{result.name} {split}: {score}")
-        summary: dict[str, object] = {"system": result.name, "split": split}
-        summary |= {k: round(v.score, 2) for k, v in scores.items()}
-        summary |= {"n": n, "seconds": round(seconds, 2), "sentences_per_second": round(n / seconds, 2)}
-        summary |= {"context": result.context, "beam": beam, "int8": int8}
-        summary |= {f"{k}_signature": v.signature for k, v in scores.items()}
-        print(json.dumps(summary))
-    for set_name, report in result.contrastive.items():
-        print(f"{result.name} contrastive {set_name}: accuracy {report['accuracy']:.4f} on {report['n']} items")
-        print(json.dumps({"system": result.name, "contrastive": set_name, **report}))
-
-
-def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "compare",
-        help="paired significance of two systems' outputs on the same test set (BLEU, chrF, TER)",
-        description="Paired bootstrap resampling (p-values, 95%% confidence intervals) or approximate "
-        "randomisation, through sacrebleu. Files: one detokenised sentence per line, aligned.",
-    )
-    p.add_argument("--refs", required=True, type=Path, help="reference translations")
-    p.add_argument("--baseline", required=True, type=Path, help="the baseline system's output")
-    p.add_argument("--system", required=True, type=Path, help="the system to compare with it")
-    p.add_argument("--test", choices=["bs", "ar", "both"], default="both", help="bs: bootstrap; ar: randomisation")
-    p.add_argument("--samples", type=int, default=0, help="resamples (0: sacrebleu's default, 1000 bs / 10000 ar)")
-    p.set_defaults(func=_compare)
-
-
-def _compare(args: argparse.Namespace) -> int:
-    from translator.metrics import paired_significance
-
-    def lines(path: Path) -> list[str]:
-        return path.read_text(encoding="utf-8").splitlines()
-
-    refs, base, system = lines(args.refs), lines(args.baseline), lines(args.system)
-    summary = []
-    for test in ("bs", "ar") if args.test == "both" else (args.test,):
-        for result in paired_significance(base, system, refs, test, args.samples):
-            print(result)
-            summary.append(dataclasses.asdict(result))
-    print(json.dumps(summary))
-    return 0
-
-
-def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("score", help="contrastive accuracy: is the reference scored above its variants?")
-    _add_model_arguments(p)
-    p.add_argument(
-        "--contrastive", required=True, type=Path, help="JSONL: context_src, context_tgt, src, ref, contrastive"
-    )
-    p.set_defaults(func=_score)
-
-
-def _score(args: argparse.Namespace) -> int:
-    from translator.inference import Translator
-    from translator.scoring import load_contrastive, score_contrastive
-
-    translator = Translator.load(args.model, int8=args.int8)
-    report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()
-    print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
-    if "pairs" in report:
-        print(f"pair accuracy {report['pair_accuracy']:.4f} on {report['pairs']} pairs (both twins right)")
-    for name in ("by_distance", "by_kind"):
-        for key, row in report[name].items():
-            print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")
-    print(json.dumps(report))
     return 0

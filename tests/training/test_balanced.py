@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from nmt.cli import main
 from training.balanced import (
     Noun,
     NounLexicon,
@@ -19,7 +20,6 @@ from training.balanced import (
 )
 from training.contrapro import Lexicon
 from training.spm import train_sentencepiece
-from translator.cli import main
 from translator.config import Config
 from translator.corpus import Document, read_corpus, write_parallel
 from translator.inference import Translator

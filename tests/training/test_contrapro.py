@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nmt.cli import main
 from training.contrapro import Lexicon, find_pronouns, mine_items
-from translator.cli import main
 from translator.corpus import Document, write_parallel
 from translator.scoring import load_contrastive
 

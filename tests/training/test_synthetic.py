@@ -6,8 +6,8 @@ import collections
 import json
 from pathlib import Path
 
+from nmt.cli import main
 from training.synthetic import ENDINGS, NOUNS, build_synthetic_corpus, contrastive_item, make_documents
-from translator.cli import main
 from translator.corpus import read_corpus
 from translator.scoring import ContrastiveItem, load_contrastive
 

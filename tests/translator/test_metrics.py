@@ -43,7 +43,7 @@ def test_paired_significance_separates_a_better_system_and_not_an_equal_one() ->
 
 
 def test_compare_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from translator.cli import main
+    from nmt.cli import main
 
     refs = ["it is very cute .", "look at that cow .", "mira esa vaca ."] * 10
     (tmp_path / "refs").write_text("\n".join(refs) + "\n")
