@@ -36,9 +36,9 @@ from typing import Any
 
 import sentencepiece as spm
 
+from evaluation.metrics import corpus_scores
 from training.spm import train_sentencepiece
 from translator.corpus import Document, format_documents_text, read_corpus
-from translator.metrics import corpus_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_TOKENS = 4096  # OpenNMT-py's batch_size with batch_type: tokens (padded tokens of the longer side)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from translator.commands import add_model_arguments, decode_config
 
 if TYPE_CHECKING:
+    from evaluation.report import SystemResult
     from translator.corpus import Document
-    from translator.report import SystemResult
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,10 +99,10 @@ def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from evaluation.report import compare_with_baseline, evaluate_system, write_report
+    from evaluation.scoring import load_contrastive
     from translator.corpus import read_corpus
     from translator.inference import Translator
-    from translator.report import compare_with_baseline, evaluate_system, write_report
-    from translator.scoring import load_contrastive
 
     if args.output and len(args.model) > 1:
         raise SystemExit("nmt evaluate: --output takes one --model (the report holds every system's scores)")
@@ -179,7 +179,7 @@ def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from translator.metrics import paired_significance
+    from evaluation.metrics import paired_significance
 
     def lines(path: Path) -> list[str]:
         return path.read_text(encoding="utf-8").splitlines()
@@ -204,8 +204,8 @@ def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _score(args: argparse.Namespace) -> int:
+    from evaluation.scoring import load_contrastive, score_contrastive
     from translator.inference import Translator
-    from translator.scoring import load_contrastive, score_contrastive
 
     translator = Translator.load(args.model, int8=args.int8)
     report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()

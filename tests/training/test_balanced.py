@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from evaluation.scoring import load_contrastive, score_contrastive
 from nmt.cli import main
 from training.balanced import (
     Noun,
@@ -24,7 +25,6 @@ from translator.config import Config
 from translator.corpus import Document, read_corpus, write_parallel
 from translator.inference import Translator
 from translator.model import Seq2Seq
-from translator.scoring import load_contrastive, score_contrastive
 from translator.tokenizer import Tokenizer
 
 NOUNS = [("city", "ciudad", "f"), ("gate", "puerta", "f"), ("tent", "tienda", "f"),
