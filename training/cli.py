@@ -48,19 +48,19 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from training.contrapro import build_contrastive_set
+    from corpora.contrapro import build_contrastive_set
 
     counts: dict[str, object] = {}
     if args.corpus == "synthetic-pronouns":
-        from training.synthetic import build_synthetic_corpus
+        from corpora.synthetic import build_synthetic_corpus
 
         counts.update(build_synthetic_corpus(args.out, args.docs, args.seed))
     elif args.corpus == "bible":
-        from training.bible import build_bible_corpus
+        from corpora.bible import build_bible_corpus
 
         counts.update(build_bible_corpus(args.out, install=not args.no_install))
     if args.corpus == "bible-balanced":
-        from training.balanced import build_balanced_set
+        from corpora.balanced import build_balanced_set
 
         args.out.mkdir(parents=True, exist_ok=True)
         counts.update(build_balanced_set(args.data or args.out, out=args.out, antecedents=args.antecedents))

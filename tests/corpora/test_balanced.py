@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from evaluation.scoring import load_contrastive, score_contrastive
-from nmt.cli import main
-from training.balanced import (
+from corpora.balanced import (
     Noun,
     NounLexicon,
     _contexts,
@@ -19,7 +17,9 @@ from training.balanced import (
     swap_english,
     swap_spanish,
 )
-from training.contrapro import Lexicon
+from corpora.contrapro import Lexicon
+from evaluation.scoring import load_contrastive, score_contrastive
+from nmt.cli import main
 from training.spm import train_sentencepiece
 from translator.config import Config
 from translator.corpus import Document, read_corpus, write_parallel

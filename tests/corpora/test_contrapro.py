@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from corpora.contrapro import Lexicon, find_pronouns, mine_items
 from evaluation.scoring import load_contrastive
 from nmt.cli import main
-from training.contrapro import Lexicon, find_pronouns, mine_items
 from translator.corpus import Document, write_parallel
 
 SPANISH = [
