@@ -19,7 +19,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from translator.model import StepOutput
+from translator.output import StepOutput
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID
 
