@@ -279,6 +279,19 @@ def test_dockerfile_copies_only_paths_that_exist() -> None:
             assert Path(source).parts[0] not in ignored, f"Dockerfile:{ins.line}: {source} is in .dockerignore"
 
 
+def test_dockerfile_copies_every_package_the_project_installs() -> None:
+    """`pip install .` in the image finds only what was copied: a missing package breaks `nmt` at import."""
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    packages = {pattern.rstrip("*") for pattern in include["find"]["include"]}
+    copied = {
+        Path(source).parts[0]
+        for ins in dockerfile_instructions()
+        if ins.keyword in ("COPY", "ADD")
+        for source in [w for w in shlex.split(ins.args) if not w.startswith("--")][:-1]
+    }
+    assert packages <= copied, f"Dockerfile does not COPY {sorted(packages - copied)}"
+
+
 def test_dockerfile_installs_cpu_torch_before_the_project() -> None:
     """Installing the project first would let pip resolve `torch==2.13.0` from PyPI: a CUDA build of several GB."""
     installs = pip_installs(dockerfile_instructions())
