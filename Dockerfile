@@ -20,8 +20,11 @@ RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorc
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY translator/ translator/
+COPY corpora/ corpora/
+COPY evaluation/ evaluation/
 COPY training/ training/
 COPY server/ server/
+COPY nmt/ nmt/
 COPY configs/ configs/
 COPY scripts/ scripts/
 COPY docs/ docs/

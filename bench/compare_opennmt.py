@@ -36,9 +36,9 @@ from typing import Any
 
 import sentencepiece as spm
 
+from evaluation.metrics import corpus_scores
 from training.spm import train_sentencepiece
 from translator.corpus import Document, format_documents_text, read_corpus
-from translator.metrics import corpus_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_TOKENS = 4096  # OpenNMT-py's batch_size with batch_type: tokens (padded tokens of the longer side)
@@ -179,7 +179,7 @@ def train_ours(work: Path, data: Path, minutes: float, env: dict[str, str], extr
         f"train.out_dir={work / 'ours'}",
         *extra,  # --set: our own recipe's choices on top of the reference (reported with the table)
     ]
-    cmd = [sys.executable, "-m", "translator", "train", "--config", str(ROOT / "configs/bible.yaml")]
+    cmd = [sys.executable, "-m", "nmt", "train", "--config", str(ROOT / "configs/bible.yaml")]
     return run_timed(cmd + [a for s in sets for a in ("--set", s)], work / "ours.train.log", env)
 
 
@@ -283,7 +283,7 @@ def add_shortlist(work: Path, data: Path, env: dict[str, str]) -> None:
 
 def translate_ours(work: Path, name: str, beam: int, flags: list[str], env: dict[str, str]) -> tuple[Run, list[str]]:
     out = work / f"ours.test.{name}.txt"
-    cmd = [sys.executable, "-m", "translator", "translate", "--model", str(work / "ours/last.pt")]
+    cmd = [sys.executable, "-m", "nmt", "translate", "--model", str(work / "ours/last.pt")]
     cmd += ["-i", str(work / "test.en.txt"), "-o", str(out), "--beam", str(beam), "--batch-size", "64"]
     cmd += ["--threads", env["OMP_NUM_THREADS"], *flags]
     run = run_timed(cmd, work / f"ours.translate.{name}.log", env)

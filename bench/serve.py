@@ -37,7 +37,7 @@ from server.client import Client  # noqa: E402
 
 def start_server(model: str, threads: int, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
     """`nmt serve` on a free port; returns the process and its port (read from its JSON log)."""
-    cmd = [sys.executable, "-m", "translator", "serve", "--model", model, "--port", "0", "--metrics-port", "0"]
+    cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--port", "0", "--metrics-port", "0"]
     cmd += ["--threads", str(threads), *extra]  # INFO logs, one line per RPC, as in production
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None

@@ -42,7 +42,7 @@ def write_input(path: Path, data: str, src: str, tgt: str, lines: int) -> int:
 
 def run(model: str, source: Path, extra: list[str]) -> tuple[float, float, int, int]:
     """(seconds, seconds to the first output line, output lines, peak RSS in KiB) of one `nmt translate`."""
-    command = [sys.executable, "-m", "translator", "translate", "--model", model, *extra]
+    command = [sys.executable, "-m", "nmt", "translate", "--model", model, *extra]
     start, first, count = time.perf_counter(), float("nan"), 0
     with source.open("rb") as stdin:
         proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

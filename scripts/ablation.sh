@@ -24,7 +24,7 @@ VARIANTS=${VARIANTS:-none carry attend}
 CORPORA=${CORPORA:-bible synthetic}
 STAGE=${STAGE:-all}
 EXTRA=${EXTRA:-}  # more --set overrides for every run, e.g. "train.threads=2"
-nmt() { "$PYTHON" -m translator "$@"; }
+nmt() { "$PYTHON" -m nmt "$@"; }
 mkdir -p "$OUT"
 
 if [ ! -f "$OUT/synthetic/test.contrastive.jsonl" ]; then

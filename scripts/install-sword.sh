@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the SWORD tools and Bible modules that training/bible.py reads.
+# Install the SWORD tools and Bible modules that corpora/bible.py reads.
 # Idempotent: does nothing when the packages are already installed, and runs
 # `apt-get update` only when installing from the current package lists fails.
 set -euo pipefail

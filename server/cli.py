@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from server.client import Client
 
 
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `serve` and `client` on the `nmt` parser (flags only: grpc is imported when they run)."""
+    add_serve(sub)
+    add_client(sub)
+
+
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "serve",
@@ -89,7 +95,7 @@ def client(args: argparse.Namespace) -> int:
 
 
 def _translate_text(c: Client, args: argparse.Namespace) -> int:
-    from translator.cli import read_documents, write_documents
+    from translator.corpus import read_documents, write_documents
 
     out = []
     for doc in read_documents(args.input):

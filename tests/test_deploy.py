@@ -23,8 +23,8 @@ import jsonschema.validators
 import pytest
 import yaml
 
+from nmt.cli import build_parser
 from server.config import ENV_PREFIX, ServeConfig, from_args
-from translator.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -73,7 +73,7 @@ def parse_nmt(argv: list[str]) -> argparse.Namespace:
     try:
         return build_parser().parse_args(argv[1:])
     except SystemExit as e:  # argparse exits on unknown flags and bad values
-        pytest.fail(f"`{shlex.join(argv)}` does not parse with translator.cli.build_parser (exit {e.code})")
+        pytest.fail(f"`{shlex.join(argv)}` does not parse with nmt.cli.build_parser (exit {e.code})")
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -277,6 +277,19 @@ def test_dockerfile_copies_only_paths_that_exist() -> None:
         for source in words[:-1]:
             assert (ROOT / source).exists(), f"Dockerfile:{ins.line}: {source} does not exist in the repository"
             assert Path(source).parts[0] not in ignored, f"Dockerfile:{ins.line}: {source} is in .dockerignore"
+
+
+def test_dockerfile_copies_every_package_the_project_installs() -> None:
+    """`pip install .` in the image finds only what was copied: a missing package breaks `nmt` at import."""
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    packages = {pattern.rstrip("*") for pattern in include["find"]["include"]}
+    copied = {
+        Path(source).parts[0]
+        for ins in dockerfile_instructions()
+        if ins.keyword in ("COPY", "ADD")
+        for source in [w for w in shlex.split(ins.args) if not w.startswith("--")][:-1]
+    }
+    assert packages <= copied, f"Dockerfile does not COPY {sorted(packages - copied)}"
 
 
 def test_dockerfile_installs_cpu_torch_before_the_project() -> None:

@@ -7,8 +7,8 @@ import argparse
 import logging
 import sys
 
+from training.cli import add_train_arguments, train_config
 from training.trainer import train
-from translator.cli import add_train_arguments, train_config
 
 
 def main() -> int:

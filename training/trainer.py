@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from evaluation.metrics import corpus_scores
 from training import distributed
 from training.data import DocumentStream, Slot, encode_documents
 from training.levers import apply_levers
@@ -35,7 +36,6 @@ from translator.checkpoint import LAST, Checkpoint
 from translator.config import Config
 from translator.corpus import Document, read_corpus
 from translator.inference import Translator
-from translator.metrics import corpus_scores
 from translator.model import Seq2Seq, count_parameters
 from translator.shortlist import Shortlist
 from translator.state import DocContext, context_from_tensors, context_to_tensors

@@ -28,16 +28,9 @@ from torch import Tensor, nn
 from translator.config import ModelConfig
 from translator.decoder import Decoder
 from translator.encoder import Encoder
-from translator.shortlist import OutputRows
+from translator.output import OutputRows, StepOutput
 from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState, Memory
 from translator.tokenizer import PAD_ID
-
-
-class StepOutput(NamedTuple):
-    log_probs: Tensor  # (B, N): over the whole vocabulary (N = V), or over a shortlist's pieces
-    state: LSTMState  # (Ld, B, Hd)
-    attention: Tensor  # (B, S)
-    ids: Tensor | None = None  # (N,) the piece of each column of a shortlist's scores; None: column = piece
 
 
 class DecodeOutput(NamedTuple):

@@ -25,7 +25,7 @@ from typing import Generic, Protocol, TypeVar
 import torch
 from torch import Tensor
 
-from translator.model import StepOutput
+from translator.output import StepOutput
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID
 

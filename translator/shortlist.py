@@ -21,7 +21,7 @@ When every piece the full search would pick is in the shortlist, the translation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -29,11 +29,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.ao.nn.quantized import dynamic as nnqd
 
+from translator.output import OutputRows
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID
 
 if TYPE_CHECKING:
-    from translator.model import Seq2Seq, StepOutput
+    from translator.model import Seq2Seq
+    from translator.output import StepOutput
 
 
 class Shortlist:
@@ -145,17 +147,6 @@ class OutputLayer:
         packed = torch.ops.quantized.linear_prepack(qweight, bias)  # what nnqd.Linear holds, packed once
         # reduce_range as nnqd.Linear's forward passes it (fbgemm's 7-bit activations), so scores match the layer's
         return OutputRows(rows_on, lambda x: torch.ops.quantized.linear_dynamic(x, packed, True))
-
-
-class OutputRows:
-    """An output layer restricted to the rows `ids` (built by `OutputLayer.rows`)."""
-
-    def __init__(self, ids: Tensor, linear: Callable[[Tensor], Tensor]) -> None:
-        self.ids, self._linear = ids, linear
-
-    def log_probs(self, features: Tensor) -> Tensor:
-        """(B, F) -> (B, N) log-probabilities over the N pieces `ids` (column j is piece ids[j])."""
-        return self._linear(features).float().log_softmax(dim=-1)
 
 
 class ShortlistStepper:

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from evaluation.cxmi import force_with_controls, pick_partners, summarise
+from nmt.cli import main
 from tests.conftest import tiny_config
 from tests.synthetic import make_documents
 from training.trainer import train
-from translator.cli import main
 from translator.inference import Translator
 
 

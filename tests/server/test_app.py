@@ -19,6 +19,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from nmt.cli import main as cli_main
 from server import contextblob
 from server.client import Client
 from server.gen import translator_pb2 as pb
@@ -26,7 +27,6 @@ from server.gen import translator_pb2_grpc as pb_grpc
 from tests.server.conftest import StartServer, free_port
 from tests.server.test_capacity import idle_requests
 from tests.synthetic import make_documents
-from translator.cli import main as cli_main
 from translator.inference import Translator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def test_sigterm_drains_in_flight_requests_then_exits(trained_run: Path) -> None
     metrics = free_port()
     env = {**os.environ, "NMT_SERVE_PORT": "0", "NMT_SERVE_METRICS_PORT": str(metrics), "NMT_SERVE_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "translator", "serve", "--model", f"tiny={trained_run}"],
+        [sys.executable, "-m", "nmt", "serve", "--model", f"tiny={trained_run}"],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,

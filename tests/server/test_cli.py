@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from nmt.cli import main
 from server.app import Server
-from translator.cli import main
 
 
 def test_client_modes_agree_and_keep_documents_apart(

@@ -22,7 +22,7 @@ def test_two_process_ddp_keeps_replicas_identical(tmp_path: Path, synthetic_corp
     config = write_config(tmp_path / "ddp.yaml", run, synthetic_corpus, max_steps=8, valid_every=4)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "translator", "train", "--config", str(config), "--nproc", "2"],
+        [sys.executable, "-m", "nmt", "train", "--config", str(config), "--nproc", "2"],
         env=env,
         capture_output=True,
         text=True,

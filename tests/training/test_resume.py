@@ -36,7 +36,7 @@ def write_config(path: Path, out: Path, corpus: dict[str, str], **train: object)
 def nmt(*args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "translator", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "nmt", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
 
 

@@ -9,12 +9,12 @@ import pytest
 import sentencepiece as spm
 import torch
 
+from evaluation.scoring import ContrastiveItem, score_contrastive
 from tests.conftest import tiny_config
 from tests.synthetic import contrastive_items, make_documents
 from training.data import DocumentStream, encode_documents
 from training.trainer import ChunkLoss, train
 from translator.inference import Translator
-from translator.scoring import ContrastiveItem, score_contrastive
 
 
 def records(run: Path, kind: str) -> list[dict[str, object]]:

@@ -112,8 +112,8 @@ def test_force_scores_the_reference_above_a_wrong_gender(trained_run: Path) -> N
 def test_int8_translates_like_the_float_model(trained_run: Path, synthetic_corpus: dict[str, str]) -> None:
     from torch.ao.nn.quantized.dynamic import LSTM as QuantizedLSTM
 
+    from evaluation.metrics import corpus_scores
     from translator.corpus import read_corpus
-    from translator.metrics import corpus_scores
 
     fp32, int8 = Translator.load(trained_run), Translator.load(trained_run, int8=True)
     assert isinstance(int8.model.decoder.lstm, QuantizedLSTM) and int8.int8 and not fp32.int8

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from translator.model import StepOutput
+from translator.output import StepOutput
 from translator.search import BeamSearch, Hypothesis, Stepper, beam_search
 from translator.state import EncoderOutput, LSTMState
 from translator.tokenizer import BOS_ID, EOS_ID

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from nmt.cli import main
 from tests.conftest import tiny_config
 from translator import checkpoint
-from translator.cli import main
 from translator.corpus import read_corpus
 from translator.inference import Translator
 from translator.model import Seq2Seq

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from nmt.cli import main
 from tests.synthetic import contrastive_items, make_documents
-from translator.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

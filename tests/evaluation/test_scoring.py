@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from translator.scoring import ContrastiveFormatError, ContrastiveItem, ContrastiveReport, load_contrastive
+from evaluation.scoring import ContrastiveFormatError, ContrastiveItem, ContrastiveReport, load_contrastive
 
 GOOD = {"context_src": ["a ."], "context_tgt": ["b ."], "src": "c .", "ref": "d .", "contrastive": ["e ."]}
 

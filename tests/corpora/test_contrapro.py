@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.contrapro import Lexicon, find_pronouns, mine_items
-from translator.cli import main
+from corpora.contrapro import Lexicon, find_pronouns, mine_items
+from evaluation.scoring import load_contrastive
+from nmt.cli import main
 from translator.corpus import Document, write_parallel
-from translator.scoring import load_contrastive
 
 SPANISH = [
     "Y la tierra era buena, y el pueblo vió la tierra.",

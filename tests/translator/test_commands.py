@@ -1,10 +1,9 @@
-"""`nmt` end to end on a trained checkpoint: translate, evaluate, score, and errors."""
+"""`nmt translate` (translator/commands.py) end to end on a trained checkpoint."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import os
 import queue
 import subprocess
@@ -15,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.synthetic import contrastive_items, make_documents
-from translator.cli import main
+from nmt.cli import main
+from tests.synthetic import make_documents
 from translator.corpus import format_documents_text, read_documents_text
 from translator.inference import Translator
 
@@ -109,7 +108,7 @@ def test_translate_memory_does_not_grow_with_the_input(trained_run: Path, monkey
 
 def test_translate_writes_a_document_before_the_input_ends(trained_run: Path) -> None:
     """Through a pipe: the first document's translation comes out while stdin is still open."""
-    command = [sys.executable, "-m", "translator", "translate", "--model", str(trained_run), "--batch-size", "1"]
+    command = [sys.executable, "-m", "nmt", "translate", "--model", str(trained_run), "--batch-size", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdin is not None and proc.stdout is not None
@@ -135,7 +134,7 @@ def test_translate_stops_quietly_when_the_reader_goes(trained_run: Path, tmp_pat
     """`nmt translate < long | head -1`: the reader leaves early; no traceback, no endless translating."""
     source = tmp_path / "in.txt"
     source.write_text("".join("look at that cow .\nit is very cute .\n\n" for _ in range(2000)))
-    command = [sys.executable, "-m", "translator", "translate", "--model", str(trained_run), "-i", str(source)]
+    command = [sys.executable, "-m", "nmt", "translate", "--model", str(trained_run), "-i", str(source)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None and proc.stderr is not None
@@ -157,86 +156,3 @@ def test_translate_n_best_prints_scores(trained_run: Path, tmp_path: Path, capsy
     )
     line = capsys.readouterr().out.strip()
     assert line.count(" ||| ") == 2 and len(line.split("\t")) == 2
-
-
-def test_evaluate_bleu_equals_the_sacrebleu_cli(
-    trained_run: Path, synthetic_corpus: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    hyp = tmp_path / "hyp.es"
-    assert (
-        main(
-            ["evaluate", "--model", str(trained_run), "--data", synthetic_corpus["test"], "-o", str(hyp), "--beam", "1"]
-        )
-        == 0
-    )
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["n"] == 40 and summary["context"] == "carry"
-
-    def sacrebleu_cli(metric: str) -> float:
-        args = [
-            sys.executable,
-            "-m",
-            "sacrebleu",
-            synthetic_corpus["test"] + ".es",
-            "-i",
-            str(hyp),
-            "-m",
-            metric,
-            "-b",
-            "-w",
-            "4",
-        ]
-        return float(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
-
-    bleu, chrf = sacrebleu_cli("bleu"), sacrebleu_cli("chrf")
-    assert summary["bleu"] == pytest.approx(bleu, abs=0.006) and summary["chrf"] == pytest.approx(chrf, abs=0.006)
-
-
-def test_score_prints_accuracy_and_a_json_last_line(
-    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "contrastive.jsonl"
-    path.write_text("\n".join(json.dumps(item) for item in contrastive_items(make_documents(40, seed=9))) + "\n")
-    assert main(["score", "--model", str(trained_run), "--contrastive", str(path)]) == 0
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["n"] == 40 and report["accuracy"] >= 0.9
-    assert report["by_distance"]["1"]["n"] == 40 and report["by_kind"]["adjective"]["n"] == 40
-    assert main(["score", "--model", str(trained_run), "--contrastive", str(path), "--context", "none"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"] <= 0.75
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["train", "--out", "x"], "no training data"),
-        (["translate", "--model", "/nonexistent/run"], "no such checkpoint"),
-        (["train", "--train", "/nonexistent/corpus", "--set", "train.bogus=1"], "unknown key"),
-    ],
-)
-def test_user_errors_exit_2_with_a_message(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(args) == 2
-    assert message in capsys.readouterr().err
-
-
-def test_malformed_contrastive_line_is_named(
-    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"src": "a", "ref": "b", "contrastive": ["c"]}\n{"src": "a"\n')
-    assert main(["score", "--model", str(trained_run), "--contrastive", str(path)]) == 2
-    assert f"{path}:2: invalid JSON" in capsys.readouterr().err
-
-
-def test_python_dash_m_translator_is_the_same_cli() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "translator", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    for command in ("prepare", "train", "translate", "evaluate", "score"):
-        assert command in out
-
-
-def test_malformed_training_corpus_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "c.en").write_text("one .\ntwo .\nthree .\n")
-    (tmp_path / "c.es").write_text("uno .\n\ntres .\n")
-    assert main(["train", "--train", str(tmp_path / "c"), "--out", str(tmp_path / "run"), "--max-steps", "1"]) == 2
-    assert "c.es:2: empty line" in capsys.readouterr().err

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluation.metrics import MetricScore, PairedResult, corpus_scores, paired_significance
+from evaluation.scoring import ContrastiveItem, score_contrastive
 from translator.config import ContextMode, DecodeConfig
 from translator.corpus import Document
 from translator.inference import Translator
-from translator.metrics import MetricScore, PairedResult, corpus_scores, paired_significance
-from translator.scoring import ContrastiveItem, score_contrastive
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Tests for training.bible: OSIS cleaning, the split rule, and the full build."""
+"""Tests for corpora.bible: OSIS cleaning, the split rule, and the full build."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.bible import (
+from corpora.bible import (
     SPLITS,
     SwordUnavailable,
     build_bible_corpus,

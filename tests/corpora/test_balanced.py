@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.balanced import (
+from corpora.balanced import (
     Noun,
     NounLexicon,
     _contexts,
@@ -17,14 +17,14 @@ from training.balanced import (
     swap_english,
     swap_spanish,
 )
-from training.contrapro import Lexicon
+from corpora.contrapro import Lexicon
+from evaluation.scoring import load_contrastive, score_contrastive
+from nmt.cli import main
 from training.spm import train_sentencepiece
-from translator.cli import main
 from translator.config import Config
 from translator.corpus import Document, read_corpus, write_parallel
 from translator.inference import Translator
 from translator.model import Seq2Seq
-from translator.scoring import load_contrastive, score_contrastive
 from translator.tokenizer import Tokenizer
 
 NOUNS = [("city", "ciudad", "f"), ("gate", "puerta", "f"), ("tent", "tienda", "f"),

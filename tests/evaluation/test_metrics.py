@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sacrebleu.metrics import BLEU
 
-from translator.metrics import corpus_scores
+from evaluation.metrics import corpus_scores
 
 
 def test_scores_match_sacrebleu_and_carry_signatures() -> None:
@@ -24,7 +24,7 @@ def test_length_mismatch_is_an_error() -> None:
 
 
 def test_paired_significance_separates_a_better_system_and_not_an_equal_one() -> None:
-    from translator.metrics import paired_significance
+    from evaluation.metrics import paired_significance
 
     refs = [f"the {w} sat on the mat near the door ." for w in ("cat", "dog", "cow", "man", "bird")] * 12
     worse = [r.replace("the mat", "a mat").replace(" door", "") for r in refs]
@@ -43,7 +43,7 @@ def test_paired_significance_separates_a_better_system_and_not_an_equal_one() ->
 
 
 def test_compare_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from translator.cli import main
+    from nmt.cli import main
 
     refs = ["it is very cute .", "look at that cow .", "mira esa vaca ."] * 10
     (tmp_path / "refs").write_text("\n".join(refs) + "\n")

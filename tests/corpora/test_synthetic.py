@@ -6,10 +6,10 @@ import collections
 import json
 from pathlib import Path
 
-from training.synthetic import ENDINGS, NOUNS, build_synthetic_corpus, contrastive_item, make_documents
-from translator.cli import main
+from corpora.synthetic import ENDINGS, NOUNS, build_synthetic_corpus, contrastive_item, make_documents
+from evaluation.scoring import ContrastiveItem, load_contrastive
+from nmt.cli import main
 from translator.corpus import read_corpus
-from translator.scoring import ContrastiveItem, load_contrastive
 
 STEPS = 1500  # a tiny carry model at 600 steps: 53% (not yet); at 1500: 100% at both distances (2026-11-24)
 
@@ -65,11 +65,11 @@ def test_only_a_model_with_context_learns_the_generated_pronouns(tmp_path: Path)
     the test stays short): the sentence-level model stays at chance, the context model does not."""
     import torch
 
+    from evaluation.scoring import score_contrastive
     from tests.conftest import tiny_config
     from training.trainer import train
     from translator.corpus import write_parallel
     from translator.inference import Translator
-    from translator.scoring import score_contrastive
 
     nouns = ("dog", "cat", "cow", "house")
     write_parallel(tmp_path / "train", "en", "es", [d.document for d in make_documents(3000, seed=1, nouns=nouns)])

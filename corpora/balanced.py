@@ -2,7 +2,7 @@
 
 Every item is a sentence of the dev or test chapters whose Spanish reference
 has a gendered pronoun (él/ella, ellos/ellas, the demonstratives, or an
-object clitic, as `training.contrapro` finds them) whose antecedent is a noun
+object clitic, as `corpora.contrapro` finds them) whose antecedent is a noun
 one to three sentences back. Each item gets a counterfactual *twin*: the same
 current sentence, but a context in which that antecedent noun is replaced,
 in English and in Spanish, wherever it occurs in the context, by a noun of
@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.contrapro import (
+from corpora.contrapro import (
     ENGLISH_PERSON,
     ENGLISH_PRONOUN,
     WORD,
@@ -214,7 +214,7 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
 
 def _pure_genders(sentences: Sequence[str], lexicon: Lexicon) -> dict[str, tuple[str, str]]:
     """Nouns of `lexicon` whose article votes agree on one gender and number at least 90% of the time."""
-    from training.contrapro import ARTICLES
+    from corpora.contrapro import ARTICLES
 
     votes: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for sentence in sentences:

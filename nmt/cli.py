@@ -1,0 +1,47 @@
+"""`nmt`: prepare, train, shortlist, translate, evaluate, score, compare, cxmi, serve, client.
+
+Only assembly: each package registers its own subcommands (`add_commands`),
+and each subcommand imports its work when it runs, so `nmt client health`
+loads neither torch nor the trainer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from evaluation import cli as evaluation_cli
+from server import cli as server_cli
+from training import cli as training_cli
+from translator import commands as translator_commands
+from translator.config import ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; a user mistake is one line on stderr and exit status 2, not a traceback."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv  # `train --nproc N` re-runs these arguments under torchrun
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if getattr(args, "threads", 0):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as e:
+        # Library errors already say what and where (file:line); no traceback for user mistakes.
+        print(f"nmt {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every package's subcommands under one `nmt` parser."""
+    parser = argparse.ArgumentParser(prog="nmt", description="Document-context LSTM translator.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for package in (training_cli, translator_commands, evaluation_cli, server_cli):
+        package.add_commands(sub)
+    return parser
