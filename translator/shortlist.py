@@ -21,7 +21,7 @@ When every piece the full search would pick is in the shortlist, the translation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -62,26 +62,34 @@ class Shortlist:
         frequent: int = 100,
         per_source: int = 20,
     ) -> Shortlist:
+        """`build_from_chunks` over sentence pairs given as id lists (small corpora, tests)."""
+        return cls.build_from_chunks(PairChunk.batches(pairs), vocab_size, frequent, per_source)
+
+    @classmethod
+    def build_from_chunks(
+        cls, chunks: Iterable[PairChunk], vocab_size: int, frequent: int = 100, per_source: int = 20
+    ) -> Shortlist:
         """Count, over sentence pairs, in how many pairs each (source, target) piece pair occurs.
 
-        Counting is per pair (a piece twice in one sentence counts once), with a sort-based
-        tally whose memory grows with the corpus, not with vocab_size squared.
+        Counting is per pair (a piece twice in one sentence counts once), vectorised per chunk.
+        Memory grows with the distinct (source, target) piece pairs seen plus one chunk, not
+        with the corpus: one streaming pass over a binarized corpus of any size.
         """
         src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
         tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
-        keys, seen_tgt = [], []
-        for src, tgt in pairs:
-            s, t = torch.tensor(sorted(set(src)), dtype=torch.long), torch.tensor(sorted(set(tgt)), dtype=torch.long)
-            src_pairs[s] += 1
-            tgt_pairs[t] += 1
-            seen_tgt.append(torch.tensor(tgt, dtype=torch.long))
-            keys.append((s[:, None] * vocab_size + t[None, :]).flatten())
-        empty = torch.zeros(0, dtype=torch.long)
-        tgt_counts = torch.bincount(torch.cat(seen_tgt) if seen_tgt else empty, minlength=vocab_size)  # occurrences
+        tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences
+        tally = _KeyTally()
+        for chunk in chunks:
+            s_pair, s_piece = _pieces_per_pair(chunk.src, chunk.src_off, vocab_size)
+            t_pair, t_piece = _pieces_per_pair(chunk.tgt, chunk.tgt_off, vocab_size)
+            src_pairs += torch.bincount(s_piece, minlength=vocab_size)
+            tgt_pairs += torch.bincount(t_piece, minlength=vocab_size)
+            tgt_counts += torch.bincount(chunk.tgt.long(), minlength=vocab_size)
+            tally.add(_cross_keys(s_pair, s_piece, t_pair, t_piece, len(chunk), vocab_size))
         tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
         always = torch.argsort(-tgt_counts, stable=True)[:frequent]
         always = always[tgt_counts[always] > 0]
-        pair_keys, counts = torch.unique(torch.cat(keys) if keys else empty, return_counts=True)
+        pair_keys, counts = tally.total()
         src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size  # sorted by source, then target
         keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
         src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
@@ -109,6 +117,93 @@ class Shortlist:
     @classmethod
     def from_tensors(cls, tensors: dict[str, Tensor]) -> Shortlist:
         return cls(tensors["frequent"], tensors["candidates"])
+
+
+class PairChunk:
+    """Consecutive sentence pairs as flat id tensors: pair i's source is ``src[src_off[i]:src_off[i + 1]]``.
+
+    The shape a binarized corpus stores them in, so counting needs no per-sentence Python objects.
+    """
+
+    def __init__(self, src: Tensor, src_off: Tensor, tgt: Tensor, tgt_off: Tensor) -> None:
+        if len(src_off) != len(tgt_off) or not len(src_off):
+            raise ValueError("shortlist: a chunk needs as many source as target offsets (pairs + 1)")
+        self.src, self.src_off, self.tgt, self.tgt_off = src, src_off.long(), tgt, tgt_off.long()
+
+    def __len__(self) -> int:
+        return len(self.src_off) - 1
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> PairChunk:
+        def flat(side: int) -> tuple[Tensor, Tensor]:
+            lengths = torch.tensor([0, *(len(p[side]) for p in pairs)], dtype=torch.long)
+            ids = torch.tensor([i for p in pairs for i in p[side]], dtype=torch.long)
+            return ids, torch.cumsum(lengths, 0)
+
+        (src, src_off), (tgt, tgt_off) = flat(0), flat(1)
+        return cls(src, src_off, tgt, tgt_off)
+
+    @classmethod
+    def batches(cls, pairs: Iterable[tuple[Sequence[int], Sequence[int]]], size: int = 4096) -> Iterator[PairChunk]:
+        batch: list[tuple[Sequence[int], Sequence[int]]] = []
+        for pair in pairs:
+            batch.append(pair)
+            if len(batch) == size:
+                yield cls.of(batch)
+                batch = []
+        if batch:
+            yield cls.of(batch)
+
+
+def _pieces_per_pair(ids: Tensor, offsets: Tensor, vocab_size: int) -> tuple[Tensor, Tensor]:
+    """(pair index, piece) of each distinct piece of each pair, sorted by pair, then piece."""
+    pair = torch.repeat_interleave(torch.arange(len(offsets) - 1), offsets.diff())
+    keys = torch.unique(pair * vocab_size + ids.long())
+    return keys // vocab_size, keys % vocab_size
+
+
+def _cross_keys(s_pair: Tensor, s_piece: Tensor, t_pair: Tensor, t_piece: Tensor, n: int, vocab_size: int) -> Tensor:
+    """source * V + target for every (source piece, target piece) of the same pair."""
+    t_count = torch.bincount(t_pair, minlength=n)
+    t_start = torch.cumsum(t_count, 0) - t_count
+    repeats = t_count[s_pair]  # each source piece meets every target piece of its pair
+    firsts = torch.repeat_interleave(torch.cumsum(repeats, 0) - repeats, repeats)
+    within = torch.arange(int(repeats.sum())) - firsts
+    targets = t_piece[torch.repeat_interleave(t_start[s_pair], repeats) + within]
+    return torch.repeat_interleave(s_piece, repeats) * vocab_size + targets
+
+
+class _KeyTally:
+    """Counts of int64 keys, kept as sorted (unique keys, counts), merged once enough chunks wait."""
+
+    merge_above = 1 << 24  # pending keys before a merge (or the merged size, if larger): amortises the sort
+
+    def __init__(self) -> None:
+        self.keys: list[Tensor] = []
+        self.counts: list[Tensor] = []
+        self.pending, self.merged = 0, 0
+
+    def add(self, keys: Tensor) -> None:
+        unique, counts = torch.unique(keys, return_counts=True)
+        self.keys.append(unique)
+        self.counts.append(counts)
+        self.pending += len(unique)
+        if self.pending > max(self.merge_above, self.merged):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.keys:
+            self.keys, self.counts = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
+            return
+        unique, inverse = torch.unique(torch.cat(self.keys), return_inverse=True)
+        counts = torch.zeros(len(unique), dtype=torch.long).scatter_add_(0, inverse, torch.cat(self.counts))
+        self.keys, self.counts = [unique], [counts]
+        self.pending, self.merged = 0, len(unique)
+
+    def total(self) -> tuple[Tensor, Tensor]:
+        """Sorted unique keys and their counts."""
+        self._merge()
+        return self.keys[0], self.counts[0]
 
 
 class OutputLayer:
