@@ -309,7 +309,7 @@ class _Writer:
         started = time.monotonic()
         lists = Shortlist.build_from_chunks(shortlist, self.vocab_size)
         torch.save(lists.to_tensors(), self.tmp / SHORTLIST)
-        log.info("vocabulary shortlist of %d pairs counted in %.1f s", partial["n_pairs"], time.monotonic() - started)
+        log.info("vocabulary shortlist counted in %.1f s", time.monotonic() - started)
         for name in (SPM, SHORTLIST):
             files[name] = {"bytes": (self.tmp / name).stat().st_size, "sha256": _sha256_files([self.tmp / name])}
         meta = {

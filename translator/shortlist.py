@@ -21,6 +21,7 @@ When every piece the full search would pick is in the shortlist, the translation
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -71,25 +72,26 @@ class Shortlist:
     ) -> Shortlist:
         """Count, over sentence pairs, in how many pairs each (source, target) piece pair occurs.
 
-        Counting is per pair (a piece twice in one sentence counts once), vectorised per chunk.
-        Memory grows with the distinct (source, target) piece pairs seen plus one chunk, not
-        with the corpus: one streaming pass over a binarized corpus of any size.
+        Counting is per pair (a piece twice in one sentence counts once): per chunk, the
+        product of the chunk's sparse pair-by-piece matrices. Memory grows with the distinct
+        (source, target) piece pairs seen plus one chunk, not with the corpus: one streaming
+        pass over a binarized corpus of any size.
         """
         src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
         tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
         tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences
-        tally = _KeyTally()
+        together = _Cooccurrence(vocab_size)
         for chunk in chunks:
             s_pair, s_piece = _pieces_per_pair(chunk.src, chunk.src_off, vocab_size)
             t_pair, t_piece = _pieces_per_pair(chunk.tgt, chunk.tgt_off, vocab_size)
             src_pairs += torch.bincount(s_piece, minlength=vocab_size)
             tgt_pairs += torch.bincount(t_piece, minlength=vocab_size)
             tgt_counts += torch.bincount(chunk.tgt.long(), minlength=vocab_size)
-            tally.add(_cross_keys(s_pair, s_piece, t_pair, t_piece, len(chunk), vocab_size))
+            together.add(s_pair, s_piece, t_pair, t_piece, len(chunk))
         tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
         always = torch.argsort(-tgt_counts, stable=True)[:frequent]
         always = always[tgt_counts[always] > 0]
-        pair_keys, counts = tally.total()
+        pair_keys, counts = together.total()
         src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size  # sorted by source, then target
         keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
         src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
@@ -162,48 +164,68 @@ def _pieces_per_pair(ids: Tensor, offsets: Tensor, vocab_size: int) -> tuple[Ten
     return keys // vocab_size, keys % vocab_size
 
 
-def _cross_keys(s_pair: Tensor, s_piece: Tensor, t_pair: Tensor, t_piece: Tensor, n: int, vocab_size: int) -> Tensor:
-    """source * V + target for every (source piece, target piece) of the same pair."""
-    t_count = torch.bincount(t_pair, minlength=n)
-    t_start = torch.cumsum(t_count, 0) - t_count
-    repeats = t_count[s_pair]  # each source piece meets every target piece of its pair
-    firsts = torch.repeat_interleave(torch.cumsum(repeats, 0) - repeats, repeats)
-    within = torch.arange(int(repeats.sum())) - firsts
-    targets = t_piece[torch.repeat_interleave(t_start[s_pair], repeats) + within]
-    return torch.repeat_interleave(s_piece, repeats) * vocab_size + targets
+class _Cooccurrence:
+    """In how many pairs each (source piece, target piece) occurs: the sparse product X_src^T X_tgt,
+    summed over chunks, where X[i, p] = 1 if pair i contains piece p.
 
+    The sparse product costs what the piece pairs of the chunk cost, in C++ (several times
+    faster than listing them and sorting). Up to `dense_max` piece pairs (256 MiB of int32 at
+    the default 8,000 pieces) the chunk products are added into a dense V x V count, which
+    costs nothing per chunk beyond the product; past it, they wait in a list and are summed
+    (concatenate, coalesce) once they outgrow the running total.
+    """
 
-class _KeyTally:
-    """Counts of int64 keys, kept as sorted (unique keys, counts), merged once enough chunks wait."""
+    dense_max = 1 << 27  # V * V entries: 11,585 pieces
+    merge_above = 1 << 22  # sparse entries waiting before a merge (or the total's size, if larger)
 
-    merge_above = 1 << 24  # pending keys before a merge (or the merged size, if larger): amortises the sort
-
-    def __init__(self) -> None:
-        self.keys: list[Tensor] = []
-        self.counts: list[Tensor] = []
+    def __init__(self, vocab_size: int) -> None:
+        self.vocab_size = vocab_size
+        self.dense = torch.zeros(vocab_size**2, dtype=torch.int32) if vocab_size**2 <= self.dense_max else None
+        self.parts: list[Tensor] = []  # coalesced (V, V) COO matrices of float64 counts (exact to 2^53)
         self.pending, self.merged = 0, 0
 
-    def add(self, keys: Tensor) -> None:
-        unique, counts = torch.unique(keys, return_counts=True)
-        self.keys.append(unique)
-        self.counts.append(counts)
-        self.pending += len(unique)
+    def add(self, s_pair: Tensor, s_piece: Tensor, t_pair: Tensor, t_piece: Tensor, n: int) -> None:
+        v = self.vocab_size
+        ones = torch.ones(len(s_piece), dtype=torch.float64)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": the product is checked in tests
+            warnings.simplefilter("ignore", UserWarning)
+            by_piece = torch.sparse_coo_tensor(torch.stack([s_piece, s_pair]), ones, (v, n), check_invariants=False)
+            src = by_piece.coalesce().to_sparse_csr()
+            part = torch.sparse.mm(src, _csr_rows(t_pair, t_piece, n, v)).to_sparse_coo().coalesce()
+        if self.dense is not None:
+            rows, cols = part.indices()
+            self.dense.index_add_(0, rows * v + cols, part.values().round().int())
+            return
+        self.parts.append(part)
+        self.pending += part._nnz()
         if self.pending > max(self.merge_above, self.merged):
             self._merge()
 
     def _merge(self) -> None:
-        if not self.keys:
-            self.keys, self.counts = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
-            return
-        unique, inverse = torch.unique(torch.cat(self.keys), return_inverse=True)
-        counts = torch.zeros(len(unique), dtype=torch.long).scatter_add_(0, inverse, torch.cat(self.counts))
-        self.keys, self.counts = [unique], [counts]
-        self.pending, self.merged = 0, len(unique)
+        v = self.vocab_size
+        indices = torch.cat([p.indices() for p in self.parts], 1) if self.parts else torch.zeros(2, 0, dtype=torch.long)
+        values = torch.cat([p.values() for p in self.parts]) if self.parts else torch.zeros(0, dtype=torch.float64)
+        total = torch.sparse_coo_tensor(indices, values, (v, v), check_invariants=False)
+        self.parts = [total.coalesce()]
+        self.pending, self.merged = 0, self.parts[0]._nnz()
 
     def total(self) -> tuple[Tensor, Tensor]:
-        """Sorted unique keys and their counts."""
+        """Sorted keys source * V + target of the pairs that occur, and in how many sentence pairs."""
+        if self.dense is not None:
+            keys = self.dense.nonzero().squeeze(1)
+            return keys, self.dense[keys].long()
         self._merge()
-        return self.keys[0], self.counts[0]
+        (part,) = self.parts
+        rows, cols = part.indices()
+        return rows * self.vocab_size + cols, part.values().round().long()
+
+
+def _csr_rows(pair: Tensor, piece: Tensor, n: int, vocab_size: int) -> Tensor:
+    """The (n, V) CSR matrix with a 1 where pair i has piece p (`pair` sorted, as `_pieces_per_pair` gives it)."""
+    crow = torch.zeros(n + 1, dtype=torch.long)
+    crow[1:] = torch.cumsum(torch.bincount(pair, minlength=n), 0)
+    ones = torch.ones(len(piece), dtype=torch.float64)
+    return torch.sparse_csr_tensor(crow, piece, ones, size=(n, vocab_size), check_invariants=False)
 
 
 class OutputLayer:
