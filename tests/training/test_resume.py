@@ -64,7 +64,7 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(tmp_path: Path, synthe
     proc.wait()
     assert killed_after < 300
     # What a kill -9 inside checkpoint.save leaves: a partial temp file beside last.pt.
-    (run / f".{checkpoint.LAST}.k9x0aq{checkpoint.TEMP_SUFFIX}").write_bytes(b"PK\x03\x04 half a zip")
+    (run / ".last.pt.k9x0aq.tmp").write_bytes(b"PK\x03\x04 half a zip")  # as checkpoint.save names it
     store_meta = run / "data" / "train.store" / "meta.json"
     built = store_meta.stat().st_mtime_ns
 
