@@ -7,25 +7,28 @@ command gives the GPU figures; `--lstm scan` times the Python scan there instead
 packed kernel (`translator/lstm.py`).
 
 It builds the model from configs/bible.yaml (plus --set overrides), trains a SentencePiece model
-on the corpus (or takes --spm), runs --steps timed steps of the real training graph (ChunkLoss,
-backward, clipping, Adam) after two warm-up steps, then profiles one more step with
-torch.profiler and prints the operators by self time. Nothing is saved.
+on the corpus (or takes --spm) and binarizes the corpus to a temp dir (or takes a store as
+--data), runs --steps timed steps of the real training graph (ChunkLoss, backward, clipping,
+Adam) after two warm-up steps, then profiles one more step with torch.profiler and prints the
+operators by self time. Nothing is saved.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from training.data import DocumentStream, encode_documents
+from training.data import DocumentStream
 from training.spm import train_sentencepiece
+from training.store import TokenStore, build_store, is_store, open_store
 from training.trainer import ChunkLoss, optimisation_step
 from translator.config import Config
-from translator.corpus import read_corpus
+from translator.corpus import iter_corpus
 from translator.model import Seq2Seq
 from translator.state import DocContext
 from translator.tokenizer import Tokenizer
@@ -35,7 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(ROOT / "data/bible-en-es/train"), help="training corpus PREFIX")
+    parser.add_argument(
+        "--data", default=str(ROOT / "data/bible-en-es/train"), help="training corpus PREFIX, or a binarized store"
+    )
     parser.add_argument("--spm", type=Path, help="SentencePiece model (default: train one)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--steps", type=int, default=5)
@@ -48,27 +53,35 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(f"device {device}, lstm {args.lstm}, {args.threads} CPU threads")
-    cfg = Config.from_yaml(ROOT / "configs/bible.yaml").override(args.overrides)
-    docs = read_corpus(args.data, cfg.data.src_lang, cfg.data.tgt_lang)
-    proto = args.spm.read_bytes() if args.spm else train_sentencepiece(docs, cfg.model.vocab_size)
-    tokenizer = Tokenizer(proto)
-    cfg.model.vocab_size = tokenizer.vocab_size
-    encoded = encode_documents(docs, tokenizer, cfg.data.max_len)
+    cfg = Config.from_yaml(ROOT / "configs/bible.yaml").override([*args.overrides, f"data.train={args.data}"])
+    with tempfile.TemporaryDirectory() as tmp:
+        if is_store(args.data):
+            store = open_store(args.data)
+        else:
+            docs = iter_corpus(args.data, cfg.data.src_lang, cfg.data.tgt_lang)
+            proto = args.spm.read_bytes() if args.spm else train_sentencepiece(docs, cfg.model.vocab_size)
+            store = open_store(build_store(Path(tmp) / "train.store", cfg, proto))
+        run(cfg, store, args.steps, device, args.lstm)
+
+
+def run(cfg: Config, store: TokenStore, steps: int, device: torch.device, lstm: str) -> None:
+    """Time `steps` steps in fp32 and bf16, then profile one."""
+    cfg.model.vocab_size = Tokenizer(store.spm_model).vocab_size
     for precision in ("fp32", "bf16"):
         torch.manual_seed(cfg.train.seed)
         model = Seq2Seq(cfg.model).to(device)
-        model.encoder.fused_lstm = model.decoder.fused_lstm = {"auto": None, "scan": False, "fused": True}[args.lstm]
-        stream = DocumentStream(encoded, cfg.train.lanes, cfg.train.seed)
+        model.encoder.fused_lstm = model.decoder.fused_lstm = {"auto": None, "scan": False, "fused": True}[lstm]
+        stream = DocumentStream(store, cfg.train.lanes, cfg.train.seed)
         step = Stepper(model, stream, cfg, precision == "bf16", device)
         for _ in range(2):
             step()
         synchronize(device)
         start, tokens = time.perf_counter(), 0
-        for _ in range(args.steps):
+        for _ in range(steps):
             tokens += step()
         synchronize(device)
-        seconds = (time.perf_counter() - start) / args.steps
-        print(f"{precision}: {tokens / args.steps / seconds:,.0f} tokens/s, {seconds:.2f} s/step")
+        seconds = (time.perf_counter() - start) / steps
+        print(f"{precision}: {tokens / steps / seconds:,.0f} tokens/s, {seconds:.2f} s/step")
     cuda = device.type == "cuda"
     with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]) as prof:
         step()

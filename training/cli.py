@@ -1,4 +1,4 @@
-"""`nmt prepare`, `nmt train`, `nmt shortlist`, and the torchrun glue (`python -m training`).
+"""`nmt prepare`, `nmt train`, `nmt binarize`, `nmt shortlist`, and the torchrun glue (`python -m training`).
 
 The training package's commands, assembled into `nmt` by nmt/cli.py. Corpus
 builders and the trainer are imported when a command runs, so building the
@@ -18,9 +18,10 @@ log = logging.getLogger("nmt")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `prepare`, `train` and `shortlist` on the `nmt` parser."""
+    """Register `prepare`, `train`, `binarize` and `shortlist` on the `nmt` parser."""
     _add_prepare(sub)
     _add_train(sub)
+    _add_binarize(sub)
     _add_shortlist(sub)
 
 
@@ -161,6 +162,26 @@ def _drop_nproc(argv: list[str]) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------- binarize
+
+
+def _add_binarize(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("binarize", help="tokenize a training corpus once into a memory-mapped store for `nmt train`")
+    add_train_arguments(p)
+    p.add_argument("--store", required=True, type=Path, help="the store directory to write (then: --train STORE)")
+    p.add_argument("--workers", type=int, default=0, help="tokenizing processes (0: one per core)")
+    p.set_defaults(func=_binarize)
+
+
+def _binarize(args: argparse.Namespace) -> int:
+    from training.store import binarize, read_meta
+
+    cfg, _ = train_config(args)
+    meta = read_meta(binarize(cfg, args.store, args.workers))
+    print(json.dumps({k: meta[k] for k in ("n_docs", "n_pairs", "n_src_tokens", "n_tgt_tokens", "fingerprint")}))
+    return 0
+
+
 # ---------------------------------------------------------------- shortlist
 
 
@@ -169,29 +190,22 @@ def _add_shortlist(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "shortlist", help="(re)build a checkpoint's vocabulary shortlist (training writes one; older models lack it)"
     )
     p.add_argument("--model", required=True, type=Path, help="checkpoint file, or run directory (best.pt and last.pt)")
-    p.add_argument("--data", required=True, help="the training corpus: PREFIX or .tsv[.gz]")
+    p.add_argument("--data", required=True, help="the training corpus: PREFIX, .tsv[.gz] or a binarized store")
     p.add_argument("--frequent", type=int, default=100, help="most frequent target pieces, always in")
     p.add_argument("--per-source", type=int, default=20, help="target pieces per source piece")
     p.set_defaults(func=_shortlist)
 
 
 def _shortlist(args: argparse.Namespace) -> int:
-    from training.data import encode_documents
+    from training.store import corpus_shortlist
     from translator import checkpoint
-    from translator.corpus import read_corpus
-    from translator.shortlist import Shortlist
-    from translator.tokenizer import Tokenizer
 
     model: Path = args.model
     files = [model / name for name in (checkpoint.BEST, checkpoint.LAST) if (model / name).is_file()]
     for file in files if model.is_dir() else [checkpoint.resolve(model)]:
         ckpt = checkpoint.load(file)
-        data = ckpt.config.data
-        docs = read_corpus(args.data, data.src_lang, data.tgt_lang, skip_invalid=data.skip_invalid)
-        tokenizer = Tokenizer(ckpt.spm_model)
-        encoded = encode_documents(docs, tokenizer, data.max_len)  # as the trainer reads the corpus
-        pairs = (pair for doc in encoded for pair in doc)
-        shortlist = Shortlist.build(pairs, tokenizer.vocab_size, args.frequent, args.per_source)
+        cfg = ckpt.config.override([f"data.train={args.data}"])  # as the trainer reads it: the same store code
+        shortlist = corpus_shortlist(cfg, ckpt.spm_model, args.frequent, args.per_source)
         ckpt.shortlist = shortlist.to_tensors()
         checkpoint.save(ckpt, file)
         print(f"{file}: shortlist of {len(shortlist.frequent)} frequent + {args.per_source} per source piece")

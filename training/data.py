@@ -8,7 +8,8 @@ exactly what lane l's previous sentence left, the same as at inference.
 
 The stream is infinite (epochs follow each other) and its whole position is
 a few integers, saved in checkpoints so that a resumed run reads exactly the
-sentences the interrupted one would have read.
+sentences the interrupted one would have read. Sentences come from the
+memory-mapped store (training/store.py), never from a tokenized copy in memory.
 """
 
 from __future__ import annotations
@@ -17,24 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from training.store import Pair, TokenStore
 from translator.batch import pad_batch, source_ids, target_io
-from translator.corpus import Document
-from translator.tokenizer import Tokenizer
-
-Pair = tuple[list[int], list[int]]  # source pieces, target pieces
-
-
-def encode_documents(docs: Sequence[Document], tokenizer: Tokenizer, max_len: int) -> list[list[Pair]]:
-    """Tokenize every sentence pair, truncating each side to `max_len` pieces."""
-    encoded = []
-    for doc in docs:
-        src = tokenizer.encode_batch(doc.sources)
-        tgt = tokenizer.encode_batch(doc.targets)
-        encoded.append([(s[:max_len], t[:max_len]) for s, t in zip(src, tgt, strict=True)])
-    return encoded
 
 
 @dataclass
@@ -69,21 +58,28 @@ class Slot:
 
 
 class DocumentStream:
-    """Infinite lane-wise walk over shuffled documents (one shard per DDP rank)."""
+    """Infinite lane-wise walk over shuffled documents of a binarized corpus (one shard per DDP rank).
 
-    def __init__(self, docs: list[list[Pair]], lanes: int, seed: int, rank: int = 0, world: int = 1) -> None:
-        self.docs = [d for d in docs[rank::world] if d]
-        if not self.docs:
+    Rank r of w reads documents r, r + w, r + 2w, ... of the memory-mapped store: every
+    rank maps the same files and touches only its own documents. Memory is the lanes'
+    current sentences plus the epoch's shuffled order of this shard's documents, an int64
+    array (8 bytes per document): nothing grows with the number of sentences.
+    """
+
+    def __init__(self, store: TokenStore, lanes: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.store, self.rank, self.world = store, rank, world
+        self.n_docs = len(range(rank, store.n_docs, world))
+        if not self.n_docs:
             raise ValueError(f"rank {rank}: no training documents in this shard")
         self.lanes, self.seed = lanes, seed
         self.epoch, self.next_doc = 0, 0
         self.order = self._order(0)
-        self.lane_doc = [self._take() for _ in range(lanes)]
+        self.lane_doc = [self._take() for _ in range(lanes)]  # shard-local document index
         self.lane_pos = [0] * lanes
 
-    def _order(self, epoch: int) -> list[int]:
+    def _order(self, epoch: int) -> np.ndarray:
         gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        return torch.randperm(len(self.docs), generator=gen).tolist()
+        return torch.randperm(self.n_docs, generator=gen).numpy()
 
     def _take(self) -> int:
         """Next document from the shuffled queue, starting a new epoch when it runs out."""
@@ -91,18 +87,22 @@ class DocumentStream:
             self.epoch += 1
             self.order, self.next_doc = self._order(self.epoch), 0
         self.next_doc += 1
-        return self.order[self.next_doc - 1]
+        return int(self.order[self.next_doc - 1])
+
+    def _pairs(self, lane: int) -> tuple[int, int]:
+        """The store's pair range of lane `lane`'s document."""
+        return self.store.doc_pairs(self.rank + self.world * self.lane_doc[lane])
 
     def next_slot(self) -> Slot:
         """The next sentence of every lane."""
         pairs, starts = [], []
         for lane in range(self.lanes):
-            doc = self.docs[self.lane_doc[lane]]
-            if self.lane_pos[lane] == len(doc):
+            first, end = self._pairs(lane)
+            if first + self.lane_pos[lane] == end:
                 self.lane_doc[lane], self.lane_pos[lane] = self._take(), 0
-                doc = self.docs[self.lane_doc[lane]]
+                first, end = self._pairs(lane)
             starts.append(self.lane_pos[lane] == 0)
-            pairs.append(doc[self.lane_pos[lane]])
+            pairs.append(self.store.pair(first + self.lane_pos[lane]))
             self.lane_pos[lane] += 1
         return make_slot(pairs, starts)
 
@@ -112,6 +112,8 @@ class DocumentStream:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if len(state["lane_doc"]) != self.lanes:
             raise ValueError(f"checkpoint has {len(state['lane_doc'])} lanes, config says {self.lanes}")
+        if max(state["lane_doc"]) >= self.n_docs:
+            raise ValueError(f"checkpoint reads document {max(state['lane_doc'])}; this shard has {self.n_docs}")
         self.epoch, self.next_doc = int(state["epoch"]), int(state["next_doc"])
         self.order = self._order(self.epoch)
         self.lane_doc, self.lane_pos = list(state["lane_doc"]), list(state["lane_pos"])

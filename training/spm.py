@@ -1,11 +1,12 @@
-"""Train the joint SentencePiece model from the training corpus."""
+"""Train the joint SentencePiece model from the training corpus, streamed."""
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 
 import sentencepiece as spm
 
@@ -16,17 +17,17 @@ log = logging.getLogger(__name__)
 
 
 def train_sentencepiece(
-    docs: Sequence[Document], vocab_size: int, model_type: str = "unigram", sample_lines: int = 200_000, seed: int = 1
+    docs: Iterable[Document], vocab_size: int, model_type: str = "unigram", sample_lines: int = 200_000, seed: int = 1
 ) -> bytes:
     """One model over source and target text (so embeddings can be shared).
 
-    `hard_vocab_limit=False` makes `vocab_size` an upper bound: a small
-    corpus yields a smaller vocabulary instead of an error, which is what a
-    user trying the pipeline on a few hundred lines expects.
+    `docs` may be a stream (`translator.corpus.iter_corpus`): at most `2 * sample_lines`
+    lines are held, a uniform sample of all of them (`reservoir_sample`), so a corpus of
+    any size trains the model in bounded memory. `hard_vocab_limit=False` makes
+    `vocab_size` an upper bound: a small corpus yields a smaller vocabulary instead of an
+    error, which is what a user trying the pipeline on a few hundred lines expects.
     """
-    lines = [s for d in docs for s in (*d.sources, *d.targets)]
-    if len(lines) > 2 * sample_lines:
-        lines = random.Random(seed).sample(lines, 2 * sample_lines)
+    lines = reservoir_sample((s for d in docs for s in (*d.sources, *d.targets)), 2 * sample_lines, seed)
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(lines),
@@ -44,3 +45,34 @@ def train_sentencepiece(
     )
     log.info("trained %s SentencePiece model on %d lines", model_type, len(lines))
     return model.getvalue()
+
+
+def reservoir_sample(items: Iterator[str], k: int, seed: int) -> list[str]:
+    """A uniform sample of `k` items from a stream of unknown length (all of them, in order, if fewer).
+
+    Li's "Algorithm L": the gaps between replacements are drawn directly, so a long stream
+    costs one comparison per item rather than one random number.
+    """
+    rng = random.Random(seed)
+    sample: list[str] = []
+    for item in items:
+        sample.append(item)
+        if len(sample) == k:
+            break
+    if len(sample) < k:
+        return sample
+    w = math.exp(math.log(rng.random()) / k)
+    gap = _gap(rng, w)
+    for item in items:
+        if gap:
+            gap -= 1
+            continue
+        sample[rng.randrange(k)] = item
+        w *= math.exp(math.log(rng.random()) / k)
+        gap = _gap(rng, w)
+    return sample
+
+
+def _gap(rng: random.Random, w: float) -> int:
+    """Items to skip before the next replacement (geometric with success probability w)."""
+    return math.floor(math.log(rng.random()) / math.log1p(-w)) if w < 1.0 else 0

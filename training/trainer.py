@@ -26,13 +26,13 @@ from torch.nn.parallel import DistributedDataParallel
 
 from evaluation.metrics import corpus_scores
 from training import distributed
-from training.data import DocumentStream, Slot, encode_documents
+from training.data import DocumentStream, Slot
 from training.levers import apply_levers
 from training.report import Reporter
 from training.schedule import lr_at
-from training.spm import train_sentencepiece
+from training.store import TokenStore, check_fingerprint, open_store, train_store, train_store_path
 from translator import checkpoint
-from translator.checkpoint import LAST, Checkpoint
+from translator.checkpoint import LAST, Checkpoint, write_atomic
 from translator.config import Config
 from translator.corpus import Document, read_corpus
 from translator.inference import Translator
@@ -126,28 +126,22 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     _seed(cfg.train.seed + dist.rank)
 
-    train_docs = read_corpus(cfg.data.train, cfg.data.src_lang, cfg.data.tgt_lang, skip_invalid=cfg.data.skip_invalid)
+    store = _shared_store(cfg, resume, dist, out_dir)
     dev_docs = _read_dev(cfg) if dist.is_main else []
-    tokenizer = Tokenizer(resume.spm_model if resume else _shared_spm(cfg, train_docs, dist, out_dir))
+    tokenizer = Tokenizer(store.spm_model)
     cfg.model = dataclasses.replace(cfg.model, vocab_size=tokenizer.vocab_size)
     if dist.is_main:
-        (out_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+        write_atomic(out_dir / "spm.model", store.spm_model)
+        write_atomic(out_dir / "config.yaml", cfg.to_yaml())
         log.info("config:\n%s", cfg.to_yaml())
 
     model = Seq2Seq(cfg.model).to(dist.device)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=cfg.train.lr, betas=(0.9, 0.98), weight_decay=cfg.train.weight_decay
     )
-    encoded = encode_documents(train_docs, tokenizer, cfg.data.max_len)
-    # Rebuilt on resume too: it is a function of the corpus and the SentencePiece model alone.
-    shortlist = Shortlist.build((pair for doc in encoded for pair in doc), tokenizer.vocab_size)
-    stream = DocumentStream(
-        encoded,
-        cfg.train.lanes,
-        cfg.train.seed,
-        dist.rank,
-        dist.world,
-    )
+    # Built with the store (one streaming pass); only rank 0 validates and saves, so only it reads it.
+    shortlist = store.shortlist() if dist.is_main else None
+    stream = DocumentStream(store, cfg.train.lanes, cfg.train.seed, dist.rank, dist.world)
     context = model.empty_context(cfg.train.lanes, dist.device)
     progress = Progress()
     if resume:
@@ -155,7 +149,7 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     graph: nn.Module = ChunkLoss(model, cfg.train.label_smoothing)
     if dist.enabled:
         graph = DistributedDataParallel(graph)
-    log.info("%d parameters, %d training documents on this rank", count_parameters(model), len(stream.docs))
+    log.info("%d parameters, %d training documents on this rank", count_parameters(model), stream.n_docs)
 
     reporter = Reporter(
         out_dir, cfg.train.tensorboard and dist.is_main, cfg.train.max_steps, cfg.train.max_minutes * 60
@@ -251,7 +245,7 @@ def _validate_and_save(
     cfg: Config,
     model: Seq2Seq,
     tokenizer: Tokenizer,
-    shortlist: Shortlist,
+    shortlist: Shortlist | None,
     dev_docs: list[Document],
     progress: Progress,
     reporter: Reporter,
@@ -268,7 +262,7 @@ def _validate_and_save(
             checkpoint.save(
                 _checkpoint(cfg, tokenizer, shortlist, model, None, progress, {}), out_dir / checkpoint.BEST
             )
-            (out_dir / "dev.best.hyp").write_text("\n".join(hyps) + "\n", encoding="utf-8")
+            write_atomic(out_dir / "dev.best.hyp", "\n".join(hyps) + "\n")
         else:
             progress.bad_validations += 1
         reporter.record("valid", progress.step, {**result, "best_bleu": progress.best_bleu})
@@ -291,7 +285,7 @@ def _share_progress(progress: Progress, dist: distributed.Dist) -> None:
 def _save_last(
     cfg: Config,
     tokenizer: Tokenizer,
-    shortlist: Shortlist,
+    shortlist: Shortlist | None,
     model: Seq2Seq,
     optimizer: torch.optim.Optimizer,
     stream: DocumentStream,
@@ -311,9 +305,10 @@ def _save_last(
     if dist.enabled:
         ranks = [None] * dist.world
         torch.distributed.all_gather_object(ranks, mine)
+    data = {"data_fingerprint": stream.store.fingerprint}
     if dist.is_main:
         checkpoint.save(
-            _checkpoint(cfg, tokenizer, shortlist, model, optimizer, progress, {"ranks": ranks}), out_dir / LAST
+            _checkpoint(cfg, tokenizer, shortlist, model, optimizer, progress, {"ranks": ranks, **data}), out_dir / LAST
         )
     distributed.barrier(dist)
 
@@ -321,7 +316,7 @@ def _save_last(
 def _checkpoint(
     cfg: Config,
     tokenizer: Tokenizer,
-    shortlist: Shortlist,
+    shortlist: Shortlist | None,
     model: Seq2Seq,
     optimizer: torch.optim.Optimizer | None,
     progress: Progress,
@@ -329,7 +324,8 @@ def _checkpoint(
 ) -> Checkpoint:
     trainer = {**dataclasses.asdict(progress), **extra, "world": len(extra.get("ranks", [])) or None}
     optim = optimizer.state_dict() if optimizer else None
-    return Checkpoint(cfg, tokenizer.model_proto, model.state_dict(), optim, trainer, shortlist=shortlist.to_tensors())
+    lists = shortlist.to_tensors() if shortlist else None
+    return Checkpoint(cfg, tokenizer.model_proto, model.state_dict(), optim, trainer, shortlist=lists)
 
 
 def _restore(
@@ -378,22 +374,23 @@ def _check_replicas(model: Seq2Seq, dist: distributed.Dist, reporter: Reporter, 
             log.error("replica weights diverged: %s", sums)
 
 
-def _shared_spm(cfg: Config, docs: list[Document], dist: distributed.Dist, out_dir: Path) -> bytes:
-    """Rank 0 trains SentencePiece (or copies `data.spm_model`) to `spm.model`; the other ranks read it.
+def _shared_store(cfg: Config, resume: Checkpoint | None, dist: distributed.Dist, out_dir: Path) -> TokenStore:
+    """Rank 0 finds, checks or builds the binarized corpus (training/store.py); then every rank maps it.
 
-    A given model lets two systems share one vocabulary, as a side-by-side benchmark needs.
+    Rank 0 also clears temp files a killed run left (a half-written checkpoint) before anything is written.
+    On resume the corpus must be the checkpoint's (its fingerprint), and an existing store is reused as is.
     """
-    path = out_dir / "spm.model"
+    expected = resume.trainer.get("data_fingerprint") if resume else None
     if dist.is_main:
-        if cfg.data.spm_model:
-            model = Path(cfg.data.spm_model).read_bytes()
-        else:
-            model = train_sentencepiece(
-                docs, cfg.model.vocab_size, cfg.data.spm_model_type, cfg.data.spm_sample_lines, cfg.train.seed
-            )
-        path.write_bytes(model)
+        for stale in checkpoint.remove_stale_temps(out_dir):
+            log.info("removed %s, left by an interrupted write", stale)
+        train_store(cfg, out_dir, resume.spm_model if resume else None, expected)
     distributed.barrier(dist)
-    return path.read_bytes()
+    store = open_store(train_store_path(cfg, out_dir), verify=dist.is_main)
+    if resume:
+        check_fingerprint(store.fingerprint, expected, f"resume from {out_dir}")
+    log.info("training corpus: %s (%d documents, %d pairs)", store.path, store.n_docs, store.n_pairs)
+    return store
 
 
 def _read_dev(cfg: Config) -> list[Document]:

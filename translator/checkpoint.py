@@ -23,9 +23,10 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -36,6 +37,7 @@ BEST, LAST = "best.pt", "last.pt"
 # Far beyond any model this project trains (vocab 8k-32k, sizes 256-1024, 1-4 layers), far below absurd.
 LIMITS = {"vocab_size": 1 << 20, "emb_size": 1 << 14, "enc_hidden": 1 << 14, "dec_hidden": 1 << 14}
 LIMITS |= {"enc_layers": 16, "dec_layers": 16, "memory_tokens": 1 << 12}
+TEMP_SUFFIX = ".tmp"  # what `write_atomic` names its temp files (".NAME.XXXX.tmp")
 
 
 class CheckpointError(RuntimeError):
@@ -73,8 +75,6 @@ def resolve(path: str | Path, prefer: str = BEST) -> Path:
 
 def save(ckpt: Checkpoint, path: str | Path) -> None:
     """Write atomically: temp file in the same directory, fsync, rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format_version": FORMAT_VERSION,
         "config": ckpt.config.to_dict(),
@@ -84,10 +84,24 @@ def save(ckpt: Checkpoint, path: str | Path) -> None:
         "trainer": ckpt.trainer,
         "shortlist": ckpt.shortlist,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    write_atomic(path, lambda f: torch.save(payload, f))
+
+
+def write_atomic(path: str | Path, write: bytes | str | Callable[[BinaryIO], object]) -> None:
+    """Write bytes, UTF-8 text or what `write(file)` writes to `path` so that a crash leaves the old file or the new.
+
+    The data goes to ``.NAME.XXXX.tmp`` beside `path` (same file system), is fsynced, then
+    renamed over `path`. A kill -9 mid-write leaves only that temp file: `remove_stale_temps`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            if callable(write):
+                write(f)
+            else:
+                f.write(write.encode("utf-8") if isinstance(write, str) else write)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a server in another container must read it
@@ -95,6 +109,17 @@ def save(ckpt: Checkpoint, path: str | Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temps(directory: str | Path) -> list[Path]:
+    """Delete the temp files `write_atomic` left in `directory` when a process died mid-write.
+
+    Call it only where no other process is writing (training start, rank 0); returns what went.
+    """
+    stale = sorted(Path(directory).glob(f".*{TEMP_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def load(path: str | Path, prefer: str = BEST) -> Checkpoint:

@@ -6,7 +6,8 @@ Formats: aligned files ``PREFIX.SRC`` / ``PREFIX.TGT`` plus an optional ``PREFIX
 of ids (each maybe ``.gz``), or one ``doc_id<TAB>source<TAB>target`` TSV file.
 
 Every error starts with ``file:line:`` so the user can open the offending line. Files
-are streamed line by line: a 100 MB corpus costs one pass and the returned documents.
+are streamed line by line: `iter_corpus` holds one document at a time, `read_corpus`
+the returned list.
 """
 
 from __future__ import annotations
@@ -177,13 +178,13 @@ def _tsv_records(path: Path, problems: _Problems) -> Iterator[_Record]:
             yield lineno, fields[0], fields[1], fields[2]
 
 
-def _group(records: Iterable[_Record], ids_file: Path) -> list[Document]:
-    """Gather consecutive records with the same id into documents.
+def _group(records: Iterable[_Record], ids_file: Path) -> Iterator[Document]:
+    """Gather consecutive records with the same id into documents, yielding each as it ends.
 
     An id that comes back after another document usually means files were concatenated
-    badly; merging or splitting silently would corrupt the context, so it fails.
+    badly; merging or splitting silently would corrupt the context, so it fails. The ids
+    seen so far are the only state kept (a streaming read holds one document at a time).
     """
-    docs: list[Document] = []
     first_line: dict[str, int] = {}
     for doc_id, group in groupby(records, key=lambda record: record[1]):
         rows = list(group)
@@ -195,11 +196,17 @@ def _group(records: Iterable[_Record], ids_file: Path) -> list[Document]:
             )
         first_line[doc_id] = rows[0][0]
         sources = tuple(row[2] for row in rows)
-        docs.append(Document(doc_id, sources, tuple(row[3] for row in rows)))
-    return docs
+        yield Document(doc_id, sources, tuple(row[3] for row in rows))
 
 
 def read_parallel(prefix: str | Path, src_lang: str, tgt_lang: str, *, skip_invalid: bool = False) -> list[Document]:
+    """All documents of `iter_parallel`, as a list."""
+    return list(iter_parallel(prefix, src_lang, tgt_lang, skip_invalid=skip_invalid))
+
+
+def iter_parallel(
+    prefix: str | Path, src_lang: str, tgt_lang: str, *, skip_invalid: bool = False
+) -> Iterator[Document]:
     """Read ``PREFIX.SRC``, ``PREFIX.TGT`` and optional ``PREFIX.doc``, maybe gzipped.
 
     Args:
@@ -209,8 +216,8 @@ def read_parallel(prefix: str | Path, src_lang: str, tgt_lang: str, *, skip_inva
         skip_invalid: Drop pairs with an empty or undecodable line (logged once) instead
             of failing. Unequal file lengths still fail: nothing after that is aligned.
 
-    Returns:
-        The documents in file order.
+    Yields:
+        The documents in file order, each as soon as its last line is read.
 
     Raises:
         CorpusError: With ``file:line`` of the first problem.
@@ -225,12 +232,16 @@ def read_parallel(prefix: str | Path, src_lang: str, tgt_lang: str, *, skip_inva
         (lineno, fields[2] if ids_file else str(lineno), fields[0], fields[1])
         for lineno, fields in _aligned_rows(paths, problems)
     )
-    docs = _group(records, ids_file or paths[0])
+    yield from _group(records, ids_file or paths[0])
     problems.log_summary()
-    return docs
 
 
 def read_tsv(path: str | Path, *, skip_invalid: bool = False) -> list[Document]:
+    """All documents of `iter_tsv`, as a list."""
+    return list(iter_tsv(path, skip_invalid=skip_invalid))
+
+
+def iter_tsv(path: str | Path, *, skip_invalid: bool = False) -> Iterator[Document]:
     """Read ``doc_id<TAB>source<TAB>target`` lines, plain or gzipped.
 
     Args:
@@ -243,19 +254,37 @@ def read_tsv(path: str | Path, *, skip_invalid: bool = False) -> list[Document]:
     """
     tsv = _required(Path(path))
     problems = _Problems(skip_invalid)
-    docs = _group(_tsv_records(tsv, problems), tsv)
+    yield from _group(_tsv_records(tsv, problems), tsv)
     problems.log_summary()
-    return docs
 
 
 def read_corpus(spec: str | Path, src_lang: str, tgt_lang: str, *, skip_invalid: bool = False) -> list[Document]:
-    """Read ``spec`` as TSV if it ends in ``.tsv(.gz)``, else as an aligned prefix.
+    """All documents of `iter_corpus`, as a list."""
+    return list(iter_corpus(spec, src_lang, tgt_lang, skip_invalid=skip_invalid))
 
-    One entry point lets configs and the CLI take one corpus argument in either format.
+
+def iter_corpus(spec: str | Path, src_lang: str, tgt_lang: str, *, skip_invalid: bool = False) -> Iterator[Document]:
+    """Stream ``spec`` as TSV if it ends in ``.tsv(.gz)``, else as an aligned prefix.
+
+    One entry point lets configs and the CLI take one corpus argument in either format;
+    streaming lets a corpus of millions of pairs be walked holding one document at a time.
     """
-    if str(spec).endswith((".tsv", ".tsv.gz")):
-        return read_tsv(spec, skip_invalid=skip_invalid)
-    return read_parallel(spec, src_lang, tgt_lang, skip_invalid=skip_invalid)
+    if _is_tsv(spec):
+        return iter_tsv(spec, skip_invalid=skip_invalid)
+    return iter_parallel(spec, src_lang, tgt_lang, skip_invalid=skip_invalid)
+
+
+def corpus_files(spec: str | Path, src_lang: str, tgt_lang: str) -> list[Path]:
+    """The files `iter_corpus` reads for ``spec``, in a fixed order (to fingerprint their bytes)."""
+    if _is_tsv(spec):
+        return [_required(Path(spec))]
+    paths = [_required(Path(f"{spec}.{lang}")) for lang in (src_lang, tgt_lang)]
+    ids_file = _existing(Path(f"{spec}.doc"))
+    return paths + ([ids_file] if ids_file else [])
+
+
+def _is_tsv(spec: str | Path) -> bool:
+    return str(spec).endswith((".tsv", ".tsv.gz"))
 
 
 def _check_writable(docs: Sequence[Document]) -> None:

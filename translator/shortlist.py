@@ -21,7 +21,8 @@ When every piece the full search would pick is in the shortlist, the translation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -64,26 +65,35 @@ class Shortlist:
         frequent: int = 100,
         per_source: int = 20,
     ) -> Shortlist:
+        """`build_from_chunks` over sentence pairs given as id lists (small corpora, tests)."""
+        return cls.build_from_chunks(PairChunk.batches(pairs), vocab_size, frequent, per_source)
+
+    @classmethod
+    def build_from_chunks(
+        cls, chunks: Iterable[PairChunk], vocab_size: int, frequent: int = 100, per_source: int = 20
+    ) -> Shortlist:
         """Count, over sentence pairs, in how many pairs each (source, target) piece pair occurs.
 
-        Counting is per pair (a piece twice in one sentence counts once), with a sort-based
-        tally whose memory grows with the corpus, not with vocab_size squared.
+        Counting is per pair (a piece twice in one sentence counts once): per chunk, the
+        product of the chunk's sparse pair-by-piece matrices. Memory grows with the distinct
+        (source, target) piece pairs seen plus one chunk, not with the corpus: one streaming
+        pass over a binarized corpus of any size.
         """
         src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
         tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
-        keys, seen_tgt = [], []
-        for src, tgt in pairs:
-            s, t = torch.tensor(sorted(set(src)), dtype=torch.long), torch.tensor(sorted(set(tgt)), dtype=torch.long)
-            src_pairs[s] += 1
-            tgt_pairs[t] += 1
-            seen_tgt.append(torch.tensor(tgt, dtype=torch.long))
-            keys.append((s[:, None] * vocab_size + t[None, :]).flatten())
-        empty = torch.zeros(0, dtype=torch.long)
-        tgt_counts = torch.bincount(torch.cat(seen_tgt) if seen_tgt else empty, minlength=vocab_size)  # occurrences
+        tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences
+        together = _Cooccurrence(vocab_size)
+        for chunk in chunks:
+            s_pair, s_piece = _pieces_per_pair(chunk.src, chunk.src_off, vocab_size)
+            t_pair, t_piece = _pieces_per_pair(chunk.tgt, chunk.tgt_off, vocab_size)
+            src_pairs += torch.bincount(s_piece, minlength=vocab_size)
+            tgt_pairs += torch.bincount(t_piece, minlength=vocab_size)
+            tgt_counts += torch.bincount(chunk.tgt.long(), minlength=vocab_size)
+            together.add(s_pair, s_piece, t_pair, t_piece, len(chunk))
         tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
         always = torch.argsort(-tgt_counts, stable=True)[:frequent]
         always = always[tgt_counts[always] > 0]
-        pair_keys, counts = torch.unique(torch.cat(keys) if keys else empty, return_counts=True)
+        pair_keys, counts = together.total()
         src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size  # sorted by source, then target
         keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
         src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
@@ -111,6 +121,113 @@ class Shortlist:
     @classmethod
     def from_tensors(cls, tensors: dict[str, Tensor]) -> Shortlist:
         return cls(tensors["frequent"], tensors["candidates"])
+
+
+class PairChunk:
+    """Consecutive sentence pairs as flat id tensors: pair i's source is ``src[src_off[i]:src_off[i + 1]]``.
+
+    The shape a binarized corpus stores them in, so counting needs no per-sentence Python objects.
+    """
+
+    def __init__(self, src: Tensor, src_off: Tensor, tgt: Tensor, tgt_off: Tensor) -> None:
+        if len(src_off) != len(tgt_off) or not len(src_off):
+            raise ValueError("shortlist: a chunk needs as many source as target offsets (pairs + 1)")
+        self.src, self.src_off, self.tgt, self.tgt_off = src, src_off.long(), tgt, tgt_off.long()
+
+    def __len__(self) -> int:
+        return len(self.src_off) - 1
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> PairChunk:
+        def flat(side: int) -> tuple[Tensor, Tensor]:
+            lengths = torch.tensor([0, *(len(p[side]) for p in pairs)], dtype=torch.long)
+            ids = torch.tensor([i for p in pairs for i in p[side]], dtype=torch.long)
+            return ids, torch.cumsum(lengths, 0)
+
+        (src, src_off), (tgt, tgt_off) = flat(0), flat(1)
+        return cls(src, src_off, tgt, tgt_off)
+
+    @classmethod
+    def batches(cls, pairs: Iterable[tuple[Sequence[int], Sequence[int]]], size: int = 4096) -> Iterator[PairChunk]:
+        batch: list[tuple[Sequence[int], Sequence[int]]] = []
+        for pair in pairs:
+            batch.append(pair)
+            if len(batch) == size:
+                yield cls.of(batch)
+                batch = []
+        if batch:
+            yield cls.of(batch)
+
+
+def _pieces_per_pair(ids: Tensor, offsets: Tensor, vocab_size: int) -> tuple[Tensor, Tensor]:
+    """(pair index, piece) of each distinct piece of each pair, sorted by pair, then piece."""
+    pair = torch.repeat_interleave(torch.arange(len(offsets) - 1), offsets.diff())
+    keys = torch.unique(pair * vocab_size + ids.long())
+    return keys // vocab_size, keys % vocab_size
+
+
+class _Cooccurrence:
+    """In how many pairs each (source piece, target piece) occurs: the sparse product X_src^T X_tgt,
+    summed over chunks, where X[i, p] = 1 if pair i contains piece p.
+
+    The sparse product costs what the piece pairs of the chunk cost, in C++ (several times
+    faster than listing them and sorting). Up to `dense_max` piece pairs (256 MiB of int32 at
+    the default 8,000 pieces) the chunk products are added into a dense V x V count, which
+    costs nothing per chunk beyond the product; past it, they wait in a list and are summed
+    (concatenate, coalesce) once they outgrow the running total.
+    """
+
+    dense_max = 1 << 27  # V * V entries: 11,585 pieces
+    merge_above = 1 << 22  # sparse entries waiting before a merge (or the total's size, if larger)
+
+    def __init__(self, vocab_size: int) -> None:
+        self.vocab_size = vocab_size
+        self.dense = torch.zeros(vocab_size**2, dtype=torch.int32) if vocab_size**2 <= self.dense_max else None
+        self.parts: list[Tensor] = []  # coalesced (V, V) COO matrices of float64 counts (exact to 2^53)
+        self.pending, self.merged = 0, 0
+
+    def add(self, s_pair: Tensor, s_piece: Tensor, t_pair: Tensor, t_piece: Tensor, n: int) -> None:
+        v = self.vocab_size
+        ones = torch.ones(len(s_piece), dtype=torch.float64)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": the product is checked in tests
+            warnings.simplefilter("ignore", UserWarning)
+            by_piece = torch.sparse_coo_tensor(torch.stack([s_piece, s_pair]), ones, (v, n), check_invariants=False)
+            src = by_piece.coalesce().to_sparse_csr()
+            part = torch.sparse.mm(src, _csr_rows(t_pair, t_piece, n, v)).to_sparse_coo().coalesce()
+        if self.dense is not None:
+            rows, cols = part.indices()
+            self.dense.index_add_(0, rows * v + cols, part.values().round().int())
+            return
+        self.parts.append(part)
+        self.pending += part._nnz()
+        if self.pending > max(self.merge_above, self.merged):
+            self._merge()
+
+    def _merge(self) -> None:
+        v = self.vocab_size
+        indices = torch.cat([p.indices() for p in self.parts], 1) if self.parts else torch.zeros(2, 0, dtype=torch.long)
+        values = torch.cat([p.values() for p in self.parts]) if self.parts else torch.zeros(0, dtype=torch.float64)
+        total = torch.sparse_coo_tensor(indices, values, (v, v), check_invariants=False)
+        self.parts = [total.coalesce()]
+        self.pending, self.merged = 0, self.parts[0]._nnz()
+
+    def total(self) -> tuple[Tensor, Tensor]:
+        """Sorted keys source * V + target of the pairs that occur, and in how many sentence pairs."""
+        if self.dense is not None:
+            keys = self.dense.nonzero().squeeze(1)
+            return keys, self.dense[keys].long()
+        self._merge()
+        (part,) = self.parts
+        rows, cols = part.indices()
+        return rows * self.vocab_size + cols, part.values().round().long()
+
+
+def _csr_rows(pair: Tensor, piece: Tensor, n: int, vocab_size: int) -> Tensor:
+    """The (n, V) CSR matrix with a 1 where pair i has piece p (`pair` sorted, as `_pieces_per_pair` gives it)."""
+    crow = torch.zeros(n + 1, dtype=torch.long)
+    crow[1:] = torch.cumsum(torch.bincount(pair, minlength=n), 0)
+    ones = torch.ones(len(piece), dtype=torch.float64)
+    return torch.sparse_csr_tensor(crow, piece, ones, size=(n, vocab_size), check_invariants=False)
 
 
 class OutputLayer:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
 import torch
 
-from training.data import DocumentStream, Pair
+from training.data import DocumentStream
+from training.store import Pair, Recipe, TokenStore, open_store, write_store
 from translator.batch import source_ids
-from translator.tokenizer import PAD_ID
+from translator.tokenizer import PAD_ID, Tokenizer
 
 
 def docs(n: int) -> list[list[Pair]]:
@@ -14,12 +19,24 @@ def docs(n: int) -> list[list[Pair]]:
     return [[([10 + d, 100 + s], [10 + d]) for s in range(d % 3 + 1)] for d in range(n)]
 
 
+@pytest.fixture
+def store_of(tmp_path: Path, tokenizer: Tokenizer):  # type: ignore[no-untyped-def]
+    """Documents of id pairs into a binarized store (ids below the tokenizer's 200 pieces)."""
+    made = iter(range(1000))
+
+    def make(documents: Sequence[Sequence[Pair]]) -> TokenStore:
+        recipe = Recipe("pairs", "", 0, False, "en", "es")
+        return open_store(write_store(tmp_path / f"store{next(made)}", documents, tokenizer.model_proto, recipe))
+
+    return make
+
+
 def lane_rows(slot_src: torch.Tensor) -> list[tuple[int, int]]:
     return [(int(r[0]) - 10, int(r[1]) - 100) for r in slot_src]
 
 
-def test_each_lane_reads_whole_documents_in_order() -> None:
-    stream = DocumentStream(docs(7), lanes=3, seed=0)
+def test_each_lane_reads_whole_documents_in_order(store_of) -> None:  # type: ignore[no-untyped-def]
+    stream = DocumentStream(store_of(docs(7)), lanes=3, seed=0)
     seen: dict[int, list[int]] = {}
     previous: list[tuple[int, int] | None] = [None] * 3
     for _ in range(30):
@@ -33,8 +50,8 @@ def test_each_lane_reads_whole_documents_in_order() -> None:
     assert set(seen) == set(range(7))  # every document is read (epochs follow each other)
 
 
-def test_one_epoch_covers_every_document_once_before_repeating() -> None:
-    stream = DocumentStream(docs(12), lanes=2, seed=3)
+def test_one_epoch_covers_every_document_once_before_repeating(store_of) -> None:  # type: ignore[no-untyped-def]
+    stream = DocumentStream(store_of(docs(12)), lanes=2, seed=3)
     starts = []
     while stream.epoch == 0:
         slot = stream.next_slot()
@@ -42,25 +59,30 @@ def test_one_epoch_covers_every_document_once_before_repeating() -> None:
     assert sorted(starts[:12]) == list(range(12))
 
 
-def test_state_dict_resumes_the_exact_same_sequence() -> None:
-    a = DocumentStream(docs(9), lanes=4, seed=5)
+def test_state_dict_resumes_the_exact_same_sequence(store_of) -> None:  # type: ignore[no-untyped-def]
+    store = store_of(docs(9))
+    a = DocumentStream(store, lanes=4, seed=5)
     for _ in range(7):
         a.next_slot()
-    b = DocumentStream(docs(9), lanes=4, seed=5)
+    b = DocumentStream(store, lanes=4, seed=5)
     b.load_state_dict(a.state_dict())
     for _ in range(20):
         sa, sb = a.next_slot(), b.next_slot()
         assert torch.equal(sa.src, sb.src) and torch.equal(sa.start, sb.start)
 
 
-def test_ranks_get_disjoint_shards() -> None:
-    shards = [DocumentStream(docs(10), lanes=2, seed=0, rank=r, world=2) for r in range(2)]
-    firsts = [{d[0][0][0] for d in s.docs} for s in shards]
-    assert not firsts[0] & firsts[1] and len(firsts[0] | firsts[1]) == 10
+def test_ranks_map_one_store_and_read_disjoint_shards(store_of) -> None:  # type: ignore[no-untyped-def]
+    store = store_of(docs(10))
+    shards = [DocumentStream(store, lanes=2, seed=0, rank=r, world=2) for r in range(2)]
+    read: list[set[int]] = [set(), set()]
+    for rank, stream in enumerate(shards):
+        for _ in range(40):  # several epochs of a 5-document shard
+            read[rank] |= {d for d, _ in lane_rows(stream.next_slot().src)}
+    assert not read[0] & read[1] and read[0] | read[1] == set(range(10))
 
 
-def test_slot_tensors_are_padded_teacher_forcing_pairs() -> None:
-    slot = DocumentStream([[([5, 6, 7], [8, 9])], [([5], [8])]], lanes=2, seed=0).next_slot()
+def test_slot_tensors_are_padded_teacher_forcing_pairs(store_of) -> None:  # type: ignore[no-untyped-def]
+    slot = DocumentStream(store_of([[([5, 6, 7], [8, 9])], [([5], [8])]]), lanes=2, seed=0).next_slot()
     assert slot.src_len.tolist() in ([4, 2], [2, 4])
     row = int(slot.src_len.argmax())
     assert slot.src[row].tolist() == source_ids([5, 6, 7])

@@ -65,11 +65,18 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(tmp_path: Path, synthe
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert killed_after < 300
+    # What a kill -9 inside checkpoint.save leaves: a partial temp file beside last.pt.
+    (run / ".last.pt.k9x0aq.tmp").write_bytes(b"PK\x03\x04 half a zip")  # as checkpoint.save names it
+    store_meta = run / "data" / "train.store" / "meta.json"
+    built = store_meta.stat().st_mtime_ns
 
     resumed = nmt("train", "--config", str(config), "--resume")
     output = resumed.communicate(timeout=300)[0].decode()
     assert resumed.returncode == 0, output
     assert f"resumed from {run / checkpoint.LAST} at step {killed_after}" in output
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))  # the stale temp file is gone
+    assert "reusing the binarized corpus" in output and "binarize" not in output.replace("binarized", "")
+    assert store_meta.stat().st_mtime_ns == built  # the store was mapped again, not rebuilt
 
     final = checkpoint.load(run, prefer=checkpoint.LAST)
     expected = checkpoint.load(reference, prefer=checkpoint.LAST)

@@ -12,7 +12,8 @@ import torch
 from evaluation.scoring import ContrastiveItem, score_contrastive
 from tests.conftest import tiny_config
 from tests.synthetic import contrastive_items, make_documents
-from training.data import DocumentStream, encode_documents
+from training.data import DocumentStream
+from training.store import Recipe, open_store, write_store
 from training.trainer import ChunkLoss, train
 from translator.inference import Translator
 
@@ -57,11 +58,15 @@ def test_context_model_beats_sentence_level_model(
     assert score_contrastive(carry, items(), context="none").accuracy <= 0.7  # reset state: same blindness
 
 
-def test_training_lanes_equal_sentence_by_sentence_scoring(trained_run: Path) -> None:
+def test_training_lanes_equal_sentence_by_sentence_scoring(trained_run: Path, tmp_path: Path) -> None:
     """The loss the trainer computes over lanes is the inference-time forced score, summed."""
     t = Translator.load(trained_run)
     docs = make_documents(6, seed=4)
-    stream = DocumentStream(encode_documents(docs, t.tokenizer, 100), lanes=6, seed=0)
+    encoded = [
+        list(zip(t.tokenizer.encode_batch(d.sources), t.tokenizer.encode_batch(d.targets), strict=True)) for d in docs
+    ]
+    recipe = Recipe("test", "", 100, False, "en", "es")
+    stream = DocumentStream(open_store(write_store(tmp_path / "s", encoded, t.tokenizer.model_proto, recipe)), 6, 0)
     graph = ChunkLoss(t.model, label_smoothing=0.0).eval()
     with torch.no_grad():
         loss, tokens, _ = graph([stream.next_slot(), stream.next_slot()], t.model.empty_context(6))

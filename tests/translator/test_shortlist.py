@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import shutil
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from torch import nn
 from nmt.cli import main
 from tests.conftest import tiny_config
 from translator import checkpoint
+from translator import shortlist as shortlist_module
 from translator.corpus import read_corpus
 from translator.inference import Translator
 from translator.model import Seq2Seq
 from translator.search import beam_search
-from translator.shortlist import OutputLayer, Shortlist, ShortlistStepper
+from translator.shortlist import OutputLayer, PairChunk, Shortlist, ShortlistStepper
 from translator.tokenizer import EOS_ID, UNK_ID, Tokenizer
 
 # Piece ids > EOS_ID (3). Source 10 goes with target 20 (always), source 11 with 22, source 12
@@ -169,3 +171,19 @@ def test_shortlist_of_another_vocabulary_is_a_checkpoint_error(tmp_path: Path, t
     with pytest.raises(checkpoint.CheckpointError, match="shortlist covers 10 pieces"):
         Translator.load(tmp_path / "bad.pt")
     shutil.rmtree(tmp_path)
+
+
+def test_sparse_and_dense_cooccurrence_counts_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large vocabularies sum sparse chunk products (merged as they grow); small ones add into a dense count."""
+    rng = random.Random(3)
+    pairs = [
+        ([rng.randrange(60) for _ in range(rng.randrange(12))], [rng.randrange(60) for _ in range(9)])
+        for _ in range(900)
+    ]
+    dense = Shortlist.build(pairs, vocab_size=60, frequent=5, per_source=4)
+    monkeypatch.setattr(shortlist_module._Cooccurrence, "dense_max", 0)
+    monkeypatch.setattr(shortlist_module._Cooccurrence, "merge_above", 50)  # many merges
+    chunks = PairChunk.batches(pairs, size=64)
+    sparse = Shortlist.build_from_chunks(chunks, vocab_size=60, frequent=5, per_source=4)
+    assert torch.equal(dense.frequent, sparse.frequent) and torch.equal(dense.candidates, sparse.candidates)
+    assert int((dense.candidates > 3).sum()) > 100  # real candidate lists, not only EOS padding

@@ -1,0 +1,583 @@
+"""The binarized training corpus: token ids in flat memory-mapped arrays, built once per corpus.
+
+The role fairseq's `fairseq-preprocess` and mmap indexed datasets play. A store is a directory:
+
+    src.bin, tgt.bin      every pair's source / target pieces, concatenated (uint16; int32 past 65,536 pieces)
+    src_off.bin, tgt_off.bin   int64, pairs + 1: pair i is src[src_off[i]:src_off[i + 1]]
+    doc_off.bin           int64, documents + 1: document d is pairs doc_off[d]..doc_off[d + 1] - 1
+    spm.model             the SentencePiece model the ids come from
+    shortlist.pt          the vocabulary shortlist (translator/shortlist.py) of the pairs, default sizes
+    meta.json             counts, dtype, each file's size and SHA-256, and the fingerprint
+
+Pieces are truncated to `data.max_len` at build time, as training reads them.
+
+Why numpy memmap (not pyarrow or Hugging Face `datasets`): the data is three flat integer
+arrays and an index, which is exactly what a memory map of a raw file is; numpy is already
+installed with torch, the pages are the kernel's page cache (shared by every DDP rank on the
+machine and reclaimable), and opening a store costs nothing but its checksum pass. Arrow
+would add a large dependency for the same layout.
+
+The fingerprint is a SHA-256 of what decides the ids: the bytes of the corpus files, the
+SentencePiece model, `max_len`, `skip_invalid` and the language suffixes. Checkpoints keep
+it, so a resume against another corpus is refused (`check_fingerprint`) instead of silently
+walking other documents.
+
+A store is written into a temp directory beside its final path and renamed into place, so
+a crash leaves no half store; a truncated or corrupted file is refused naming that file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+
+from training.spm import train_sentencepiece
+from translator.config import Config
+from translator.corpus import Document, corpus_files, iter_corpus
+from translator.shortlist import PairChunk, Shortlist
+from translator.tokenizer import Tokenizer
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+META = "meta.json"
+SPM = "spm.model"
+SHORTLIST = "shortlist.pt"
+ARRAYS = ("src.bin", "tgt.bin", "src_off.bin", "tgt_off.bin", "doc_off.bin")
+RUN_STORE = Path("data") / "train.store"  # where `nmt train` builds one, inside the run directory
+CHUNK_PAIRS = 2000  # pairs a worker encodes at once: large enough to amortise the pickling
+
+Pair = tuple[list[int], list[int]]  # source pieces, target pieces
+
+
+class StoreError(ValueError):
+    """A store that cannot be used: the message names the file, or says which corpus differs."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What the token ids are a function of; its hash is the store's fingerprint."""
+
+    corpus_sha256: str  # of the corpus files' bytes, in `corpus_files` order
+    spm_sha256: str
+    max_len: int
+    skip_invalid: bool
+    src_lang: str
+    tgt_lang: str
+
+    @property
+    def fingerprint(self) -> str:
+        text = json.dumps({"format": FORMAT, **dataclasses.asdict(self)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recipe_for(cfg: Config, spm_model: bytes, spec: str | None = None) -> Recipe:
+    """The recipe of a store built from `spec` (default data.train) with `spm_model` under `cfg`."""
+    d = cfg.data
+    files = corpus_files(spec or d.train, d.src_lang, d.tgt_lang)
+    return Recipe(_sha256_files(files), _sha256(spm_model), d.max_len, d.skip_invalid, d.src_lang, d.tgt_lang)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class TokenStore:
+    """A store, mapped read-only: documents and pairs by index, and chunks for one streaming pass."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path, self.meta = path, meta
+        dtype = np.dtype(meta["dtype"])
+        self.src, self.tgt = _map(path / "src.bin", dtype), _map(path / "tgt.bin", dtype)
+        self.src_off, self.tgt_off = _map(path / "src_off.bin", np.int64), _map(path / "tgt_off.bin", np.int64)
+        self.doc_off = _map(path / "doc_off.bin", np.int64)
+        self.spm_model = (path / SPM).read_bytes()
+        self._check_shape()
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.meta["fingerprint"])
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_off) - 1
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.src_off) - 1
+
+    def doc_pairs(self, doc: int) -> tuple[int, int]:
+        """First pair index of document `doc`, and one past its last."""
+        start, end = self.doc_off[doc : doc + 2]
+        return int(start), int(end)
+
+    def pair(self, i: int) -> Pair:
+        s0, s1 = self.src_off[i : i + 2]
+        t0, t1 = self.tgt_off[i : i + 2]
+        return self.src[s0:s1].tolist(), self.tgt[t0:t1].tolist()
+
+    def document(self, doc: int) -> list[Pair]:
+        return [self.pair(i) for i in range(*self.doc_pairs(doc))]
+
+    def chunks(self, pairs: int = 8192) -> Iterator[PairChunk]:
+        """All pairs in order, `pairs` at a time, as flat tensors (the shortlist's input)."""
+        for start in range(0, self.n_pairs, pairs):
+            end = min(start + pairs, self.n_pairs)
+            so, to = self.src_off[start : end + 1], self.tgt_off[start : end + 1]
+            yield PairChunk(
+                torch.from_numpy(self.src[so[0] : so[-1]].astype(np.int64)),
+                torch.from_numpy(so - so[0]),
+                torch.from_numpy(self.tgt[to[0] : to[-1]].astype(np.int64)),
+                torch.from_numpy(to - to[0]),
+            )
+
+    def shortlist(self) -> Shortlist:
+        """The shortlist built with the store (default sizes)."""
+        file = self.path / SHORTLIST
+        try:
+            return Shortlist.from_tensors(torch.load(file, weights_only=True))
+        except Exception as e:
+            raise StoreError(f"{file}: cannot read the store's shortlist: {e}") from e
+
+    def _check_shape(self) -> None:
+        """Cheap consistency of the index with the arrays (the checksums catch the rest)."""
+        m = self.meta
+        checks = [
+            ("doc_off.bin", len(self.doc_off) == m["n_docs"] + 1 and self.doc_off[-1] == self.n_pairs),
+            ("src_off.bin", len(self.src_off) == m["n_pairs"] + 1 and self.src_off[-1] == len(self.src)),
+            ("tgt_off.bin", len(self.tgt_off) == m["n_pairs"] + 1 and self.tgt_off[-1] == len(self.tgt)),
+        ]
+        for name, ok in checks:
+            if not ok:
+                raise StoreError(f"{self.path / name}: corrupted: its index does not match {META}")
+
+
+def is_store(spec: str | Path) -> bool:
+    """A store is a directory; a corpus is a file prefix or a .tsv file."""
+    return Path(spec).is_dir()
+
+
+def open_store(path: str | Path, verify: bool = True) -> TokenStore:
+    """Map a store after checking every file's size (and, with `verify`, its SHA-256: one read of the store).
+
+    Raises:
+        StoreError: naming the missing, truncated or corrupted file.
+    """
+    path = Path(path)
+    meta = read_meta(path)
+    for name, want in meta["files"].items():
+        file = path / name
+        if not file.is_file():
+            raise StoreError(f"{file}: missing from the binarized corpus")
+        size = file.stat().st_size
+        if size != want["bytes"]:
+            raise StoreError(f"{file}: truncated or corrupted: {size} bytes, {META} says {want['bytes']}")
+        if verify and _sha256_files([file]) != want["sha256"]:
+            raise StoreError(f"{file}: corrupted: its SHA-256 differs from the one in {META}")
+    return TokenStore(path, meta)
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    file = path / META
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{file}: missing: {path} is not a binarized corpus (or its build did not finish)") from None
+    except (OSError, ValueError) as e:
+        raise StoreError(f"{file}: unreadable: {e}") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise StoreError(f"{file}: not a format-{FORMAT} binarized corpus")
+    return meta
+
+
+def check_fingerprint(fingerprint: str, expected: str | None, what: str) -> None:
+    """Refuse to resume `what` on data other than the checkpoint's (None: an old checkpoint, not checked)."""
+    if expected is None:
+        log.warning("%s: the checkpoint predates corpus fingerprints; the training corpus is not checked", what)
+    elif fingerprint != expected:
+        raise StoreError(
+            f"{what}: the training corpus changed since the checkpoint was written (fingerprint "
+            f"{fingerprint[:12]}, checkpoint {expected[:12]}): its files, the SentencePiece model, data.max_len, "
+            "data.skip_invalid or the languages differ. Resume with the original corpus, or start a new run."
+        )
+
+
+def _map(file: Path, dtype: Any) -> np.ndarray:
+    if file.stat().st_size == 0:  # mmap refuses empty files
+        return np.zeros(0, dtype=dtype)
+    return np.memmap(file, dtype=dtype, mode="r").view(np.ndarray)  # plain views: cheap slicing
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass
+class Encoded:
+    """Whole documents, tokenized: ids of both sides flat, and lengths per pair and per document."""
+
+    src: np.ndarray
+    src_len: np.ndarray
+    tgt: np.ndarray
+    tgt_len: np.ndarray
+    doc_len: np.ndarray  # pairs per document
+
+    @classmethod
+    def of(cls, docs: Sequence[Sequence[Pair]], dtype: Any) -> Encoded:
+        pairs = [p for d in docs for p in d]
+        return cls(
+            np.fromiter(chain.from_iterable(s for s, _ in pairs), dtype),
+            np.array([len(s) for s, _ in pairs], np.int64),
+            np.fromiter(chain.from_iterable(t for _, t in pairs), dtype),
+            np.array([len(t) for _, t in pairs], np.int64),
+            np.array([len(d) for d in docs], np.int64),
+        )
+
+
+class _Writer:
+    """Appends `Encoded` chunks to a temp directory, hashing as it writes; `publish` renames it into place."""
+
+    def __init__(self, path: Path, spm_model: bytes) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # an earlier build killed half way
+            shutil.rmtree(stale, ignore_errors=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        self.spm_model = spm_model
+        vocab = Tokenizer(spm_model).vocab_size  # also refuses a model with other special ids
+        self.dtype = np.dtype(np.uint16 if vocab <= 1 << 16 else np.int32)
+        self.vocab_size = vocab
+        self.files: dict[str, BinaryIO] = {name: (self.tmp / name).open("wb") for name in ARRAYS}
+        self.hashes = {name: hashlib.sha256() for name in ARRAYS}
+        self.ends = {"src_off.bin": 0, "tgt_off.bin": 0, "doc_off.bin": 0}
+        for name in self.ends:
+            self._write(name, np.zeros(1, np.int64))
+        self.n_docs = 0
+
+    def add(self, enc: Encoded) -> None:
+        if len(enc.doc_len) and int(enc.doc_len.min()) == 0:
+            raise StoreError(f"{self.path}: a document without sentence pairs cannot be stored")
+        self._write("src.bin", enc.src.astype(self.dtype, copy=False))
+        self._write("tgt.bin", enc.tgt.astype(self.dtype, copy=False))
+        for name, lengths in (("src_off.bin", enc.src_len), ("tgt_off.bin", enc.tgt_len), ("doc_off.bin", enc.doc_len)):
+            offsets = self.ends[name] + np.cumsum(lengths, dtype=np.int64)
+            self._write(name, offsets)
+            self.ends[name] = int(offsets[-1]) if len(offsets) else self.ends[name]
+        self.n_docs += len(enc.doc_len)
+
+    def _write(self, name: str, array: np.ndarray) -> None:
+        data = array.tobytes()
+        self.files[name].write(data)
+        self.hashes[name].update(data)
+
+    def publish(self, recipe: Recipe, info: dict[str, Any]) -> Path:
+        """Close, add the model, the shortlist and meta.json, fsync, and rename the directory into place."""
+        if not self.n_docs:
+            raise StoreError(f"{self.path}: no documents to store (is the corpus empty, or every line skipped?)")
+        for f in self.files.values():
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        (self.tmp / SPM).write_bytes(self.spm_model)
+        files = {
+            name: {"bytes": (self.tmp / name).stat().st_size, "sha256": h.hexdigest()}
+            for name, h in self.hashes.items()
+        }
+        partial = {
+            "format": FORMAT,
+            "dtype": self.dtype.name,
+            "n_docs": self.n_docs,
+            "n_pairs": self.ends["doc_off.bin"],
+        }
+        shortlist = TokenStore(self.tmp, {**partial, "files": files}).chunks()
+        started = time.monotonic()
+        lists = Shortlist.build_from_chunks(shortlist, self.vocab_size)
+        torch.save(lists.to_tensors(), self.tmp / SHORTLIST)
+        log.info("vocabulary shortlist counted in %.1f s", time.monotonic() - started)
+        for name in (SPM, SHORTLIST):
+            files[name] = {"bytes": (self.tmp / name).stat().st_size, "sha256": _sha256_files([self.tmp / name])}
+        meta = {
+            **partial,
+            "fingerprint": recipe.fingerprint,
+            "recipe": dataclasses.asdict(recipe),
+            "vocab_size": self.vocab_size,
+            "n_src_tokens": self.ends["src_off.bin"],
+            "n_tgt_tokens": self.ends["tgt_off.bin"],
+            **info,
+            "files": files,
+        }
+        (self.tmp / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        os.chmod(self.tmp, 0o755)  # mkdtemp makes it private
+        _replace_dir(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        for f in self.files.values():
+            f.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_store(path: str | Path, docs: Iterable[Sequence[Pair]], spm_model: bytes, recipe: Recipe) -> Path:
+    """Store already-tokenized documents (small corpora and tests; `build_store` tokenizes in parallel)."""
+    writer = _Writer(Path(path), spm_model)
+    try:
+        for batch in _batches(iter(docs), CHUNK_PAIRS, len):
+            writer.add(Encoded.of(batch, writer.dtype))
+        return writer.publish(recipe, {})
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def build_store(
+    path: str | Path,
+    cfg: Config,
+    spm_model: bytes,
+    spec: str | None = None,
+    workers: int = 0,
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Tokenize corpus `spec` (default data.train; text, gzip or TSV) into a store at `path`.
+
+    The corpus is streamed (one chunk of documents per worker in flight, never the whole
+    corpus); `workers` processes (0: one per core) run SentencePiece on chunks while this
+    one parses and writes. Corpus errors keep their ``file:line``. Progress goes to stderr.
+    """
+    d, path = cfg.data, Path(path)
+    spec = spec or d.train
+    recipe = recipe_for(cfg, spm_model, spec)
+    docs = iter_corpus(spec, d.src_lang, d.tgt_lang, skip_invalid=d.skip_invalid)
+    chunks = _batches(((doc.sources, doc.targets) for doc in docs), CHUNK_PAIRS, lambda doc: len(doc[0]))
+    writer = _Writer(path, spm_model)
+    progress = _Progress(f"binarize {spec}")
+    try:
+        for enc in _encode_all(chunks, spm_model, d.max_len, workers or os.cpu_count() or 1):
+            writer.add(enc)
+            progress.update(len(enc.src_len))
+        progress.done()
+        return writer.publish(recipe, {"source": str(spec), "spm_recipe": (info or {}).get("spm_recipe")})
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _batches(items: Iterator[Any], size: int, weight: Any) -> Iterator[list[Any]]:
+    """Consecutive items grouped until their `weight` reaches `size` (whole documents per chunk)."""
+    batch, total = [], 0
+    for item in items:
+        batch.append(item)
+        total += weight(item)
+        if total >= size:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+_worker_tokenizer: Tokenizer | None = None
+_worker_max_len = 0
+
+
+def _init_worker(spm_model: bytes, max_len: int) -> None:
+    global _worker_tokenizer, _worker_max_len
+    _worker_tokenizer, _worker_max_len = Tokenizer(spm_model), max_len
+
+
+def _encode_chunk(docs: list[tuple[Sequence[str], Sequence[str]]]) -> Encoded:
+    """Runs in a worker: SentencePiece over a chunk of documents, truncated to max_len."""
+    assert _worker_tokenizer is not None
+    tok, n = _worker_tokenizer, _worker_max_len
+    dtype = np.uint16 if tok.vocab_size <= 1 << 16 else np.int32
+    src = [ids[:n] for ids in tok.encode_batch([s for srcs, _ in docs for s in srcs])]
+    tgt = [ids[:n] for ids in tok.encode_batch([t for _, tgts in docs for t in tgts])]
+    return Encoded(
+        np.fromiter(chain.from_iterable(src), dtype),
+        np.array([len(s) for s in src], np.int64),
+        np.fromiter(chain.from_iterable(tgt), dtype),
+        np.array([len(t) for t in tgt], np.int64),
+        np.array([len(srcs) for srcs, _ in docs], np.int64),
+    )
+
+
+def _encode_all(chunks: Iterator[list[Any]], spm_model: bytes, max_len: int, workers: int) -> Iterator[Encoded]:
+    """Encoded chunks in corpus order; at most two per worker in flight, so memory stays bounded."""
+    if workers <= 1:
+        _init_worker(spm_model, max_len)
+        yield from map(_encode_chunk, chunks)
+        return
+    # fork: workers need only SentencePiece and numpy, and start at once (spawn would re-import torch)
+    with multiprocessing.get_context("fork").Pool(workers, _init_worker, (spm_model, max_len)) as pool:
+        pending: deque[AsyncResult[Encoded]] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_encode_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+class _Progress:
+    """Pairs done and pairs/s on stderr: a refreshed line on a terminal, a line every 10 s otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.pairs, self.start = label, 0, time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.shown = self.start
+
+    def update(self, pairs: int) -> None:
+        self.pairs += pairs
+        now = time.monotonic()
+        if now - self.shown >= (0.5 if self.tty else 10.0):
+            self._show("\r" if self.tty else "\n")
+            self.shown = now
+
+    def done(self) -> None:
+        self._show("\n")
+
+    def _show(self, end: str) -> None:
+        elapsed = max(1e-9, time.monotonic() - self.start)
+        line = f"{self.label}: {self.pairs:,} pairs, {self.pairs / elapsed:,.0f} pairs/s"
+        print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
+
+
+def _replace_dir(tmp: Path, path: Path) -> None:
+    """Rename `tmp` to `path`, replacing an older store; a crash in between leaves one of them whole."""
+    if path.exists():
+        old = path.with_name(f".{path.name}.old.tmp")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_files(files: Iterable[Path]) -> str:
+    """One SHA-256 over the files' bytes, read 16 MiB at a time."""
+    h = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as f:
+            while block := f.read(1 << 24):
+                h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- the store a training run uses
+
+
+def train_store_path(cfg: Config, out_dir: Path) -> Path:
+    """data.train if it is a store, else where `train_store` builds one in the run directory."""
+    return Path(cfg.data.train) if is_store(cfg.data.train) else out_dir / RUN_STORE
+
+
+def train_store(cfg: Config, out_dir: Path, spm_model: bytes | None = None, expected: str | None = None) -> Path:
+    """The store to train on: data.train itself if it is one, else RUN/data/train.store, (re)built if stale.
+
+    `spm_model` and `expected` (the checkpoint's fingerprint) are given on resume: the store
+    must then be the checkpoint's corpus, checked before anything is built. A fresh run
+    reuses a store built from the same corpus bytes with the same SentencePiece recipe.
+    """
+    if is_store(cfg.data.train):
+        return _given_store(cfg, expected)
+    path = train_store_path(cfg, out_dir)
+    old = _meta_or_none(path)
+    if spm_model is not None:
+        recipe = recipe_for(cfg, spm_model)
+        if expected is not None:
+            check_fingerprint(recipe.fingerprint, expected, f"resume from {out_dir}")
+        if old and old["fingerprint"] == recipe.fingerprint:
+            log.info("reusing the binarized corpus %s", path)
+            return path
+        return build_store(path, cfg, spm_model)
+    spm_recipe = _spm_recipe(cfg)
+    if old and old.get("spm_recipe") == spm_recipe:
+        recipe = recipe_for(cfg, (path / SPM).read_bytes())
+        if old["fingerprint"] == recipe.fingerprint:
+            log.info("reusing the binarized corpus %s (same corpus and SentencePiece recipe)", path)
+            return path
+    return build_store(path, cfg, _new_spm_model(cfg), info={"spm_recipe": spm_recipe})
+
+
+def _given_store(cfg: Config, expected: str | None) -> Path:
+    path = Path(cfg.data.train)
+    meta = read_meta(path)
+    if expected is not None:
+        check_fingerprint(str(meta["fingerprint"]), expected, f"resume on {path}")
+    if cfg.data.spm_model and _sha256(Path(cfg.data.spm_model).read_bytes()) != meta["recipe"]["spm_sha256"]:
+        raise StoreError(
+            f"{path / SPM}: data.spm_model {cfg.data.spm_model} is not the model this store was built with"
+        )
+    if meta["recipe"]["max_len"] != cfg.data.max_len:
+        raise StoreError(
+            f"{path / META}: built with max_len {meta['recipe']['max_len']}, config says {cfg.data.max_len}"
+        )
+    return path
+
+
+def _meta_or_none(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_meta(path) if path.exists() else None
+    except StoreError as e:
+        log.warning("rebuilding: %s", e)
+        return None
+
+
+def _spm_recipe(cfg: Config) -> dict[str, Any]:
+    """What a fresh run's SentencePiece model depends on, besides the corpus."""
+    d = cfg.data
+    if d.spm_model:
+        return {"given_sha256": _sha256(Path(d.spm_model).read_bytes())}
+    return {
+        "vocab_size": cfg.model.vocab_size,
+        "model_type": d.spm_model_type,
+        "sample_lines": d.spm_sample_lines,
+        "seed": cfg.train.seed,
+    }
+
+
+def _new_spm_model(cfg: Config) -> bytes:
+    """data.spm_model's bytes, or a model trained on a streamed sample of the corpus."""
+    d = cfg.data
+    if d.spm_model:
+        return Path(d.spm_model).read_bytes()
+    docs: Iterator[Document] = iter_corpus(d.train, d.src_lang, d.tgt_lang, skip_invalid=d.skip_invalid)
+    return train_sentencepiece(docs, cfg.model.vocab_size, d.spm_model_type, d.spm_sample_lines, cfg.train.seed)
+
+
+def binarize(cfg: Config, path: str | Path, workers: int = 0) -> Path:
+    """`nmt binarize`: data.train into a store at `path`, with data.spm_model or a SentencePiece model trained here."""
+    return build_store(path, cfg, _new_spm_model(cfg), workers=workers, info={"spm_recipe": _spm_recipe(cfg)})
+
+
+def corpus_shortlist(cfg: Config, spm_model: bytes, frequent: int, per_source: int) -> Shortlist:
+    """The shortlist of data.train (a store made with `spm_model`, or a corpus binarized here to a temp dir)."""
+    if is_store(cfg.data.train):
+        store = open_store(cfg.data.train)
+        if store.spm_model != spm_model:
+            raise StoreError(f"{store.path / SPM}: not the checkpoint's SentencePiece model")
+        return Shortlist.build_from_chunks(store.chunks(), Tokenizer(spm_model).vocab_size, frequent, per_source)
+    with tempfile.TemporaryDirectory() as tmp:
+        built = dataclasses.replace(
+            cfg, data=dataclasses.replace(cfg.data, train=build_store(Path(tmp) / "s", cfg, spm_model).as_posix())
+        )
+        return corpus_shortlist(built, spm_model, frequent, per_source)
