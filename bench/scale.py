@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-NMT = [sys.executable, "-m", "translator"]
+NMT = [sys.executable, "-m", "nmt"]
 
 
 def main() -> None:
