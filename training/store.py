@@ -52,7 +52,7 @@ import torch
 from training.spm import train_sentencepiece
 from translator.config import Config
 from translator.corpus import Document, corpus_files, iter_corpus
-from translator.shortlist import PairChunk, Shortlist
+from translator.shortlist import PairChunk, Shortlist, ShortlistCounts
 from translator.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,15 @@ class Encoded:
     tgt_len: np.ndarray
     doc_len: np.ndarray  # pairs per document
 
+    def pair_chunk(self) -> PairChunk:
+        """The same pairs as flat tensors with offsets (what the shortlist counts)."""
+
+        def offsets(lengths: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+        src, tgt = (torch.from_numpy(a.astype(np.int64)) for a in (self.src, self.tgt))
+        return PairChunk(src, offsets(self.src_len), tgt, offsets(self.tgt_len))
+
     @classmethod
     def of(cls, docs: Sequence[Sequence[Pair]], dtype: Any) -> Encoded:
         pairs = [p for d in docs for p in d]
@@ -269,6 +278,7 @@ class _Writer:
         for name in self.ends:
             self._write(name, np.zeros(1, np.int64))
         self.n_docs = 0
+        self.counts = ShortlistCounts(vocab)  # counted as chunks arrive, beside the workers' encoding
 
     def add(self, enc: Encoded) -> None:
         if len(enc.doc_len) and int(enc.doc_len.min()) == 0:
@@ -280,6 +290,7 @@ class _Writer:
             self._write(name, offsets)
             self.ends[name] = int(offsets[-1]) if len(offsets) else self.ends[name]
         self.n_docs += len(enc.doc_len)
+        self.counts.add(enc.pair_chunk())
 
     def _write(self, name: str, array: np.ndarray) -> None:
         data = array.tobytes()
@@ -305,11 +316,7 @@ class _Writer:
             "n_docs": self.n_docs,
             "n_pairs": self.ends["doc_off.bin"],
         }
-        shortlist = TokenStore(self.tmp, {**partial, "files": files}).chunks()
-        started = time.monotonic()
-        lists = Shortlist.build_from_chunks(shortlist, self.vocab_size)
-        torch.save(lists.to_tensors(), self.tmp / SHORTLIST)
-        log.info("vocabulary shortlist counted in %.1f s", time.monotonic() - started)
+        torch.save(self.counts.shortlist().to_tensors(), self.tmp / SHORTLIST)
         for name in (SPM, SHORTLIST):
             files[name] = {"bytes": (self.tmp / name).stat().st_size, "sha256": _sha256_files([self.tmp / name])}
         meta = {

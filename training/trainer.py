@@ -117,8 +117,71 @@ class Progress:
     tokens: int = 0  # source + target tokens seen, all ranks
 
 
+@dataclass
+class Run:
+    """Everything one training process holds, so the helpers below take one argument, not ten.
+
+    `context` is the document context the lanes carry from step to step (detached after each).
+    """
+
+    cfg: Config
+    dist: distributed.Dist
+    out_dir: Path
+    tokenizer: Tokenizer
+    model: Seq2Seq
+    optimizer: torch.optim.Optimizer
+    stream: DocumentStream
+    shortlist: Shortlist | None  # rank 0 only: it alone validates and saves
+    dev_docs: list[Document]
+    reporter: Reporter
+    context: DocContext | None
+    progress: Progress = dataclasses.field(default_factory=Progress)
+
+
 def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     """Train per `cfg` (or continue `resume`); returns the run directory."""
+    run = _start(cfg, resume)
+    graph: nn.Module = ChunkLoss(run.model, cfg.train.label_smoothing)
+    if run.dist.enabled:
+        graph = DistributedDataParallel(graph)
+    progress, world = run.progress, run.dist.world
+    started = time.monotonic() - progress.elapsed
+    window = _Window()
+    validated_at = -1
+    while not _should_stop(run):
+        lr = lr_at(progress.step, cfg.train)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        slots = [run.stream.next_slot().to(run.dist.device) for _ in range(cfg.train.bptt_sentences)]
+        slots = apply_levers(slots, cfg.train, progress.step, run.dist.rank)
+        loss_sum, n_tokens, grad_norm, run.context = optimisation_step(graph, run.optimizer, slots, run.context, cfg)
+
+        progress.step += 1
+        progress.elapsed = time.monotonic() - started
+        step_tokens = sum(s.tokens for s in slots) * world
+        progress.tokens += step_tokens
+        window.add(step_tokens, float(loss_sum.detach()) / max(1, int(n_tokens)))
+        if progress.step % cfg.train.log_every == 0 and run.dist.is_main:
+            _log_progress(run, window, lr, grad_norm)
+            window = _Window()
+        if progress.step % cfg.train.valid_every == 0:
+            _validate_and_save(run)
+            validated_at = progress.step
+            window = _Window()
+        if progress.step % cfg.train.save_every == 0:
+            _save_last(run)
+
+    if validated_at != progress.step and progress.step > 0:
+        _validate_and_save(run)
+    _save_last(run)
+    _check_replicas(run)
+    run.reporter.close()
+    distributed.teardown(run.dist)
+    return run.out_dir
+
+
+def _start(cfg: Config, resume: Checkpoint | None) -> Run:
+    """Set up this process: data, vocabulary, model and optimizer, restored from `resume` when given."""
     dist = distributed.setup()
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
@@ -127,7 +190,6 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     _seed(cfg.train.seed + dist.rank)
 
     store = _shared_store(cfg, resume, dist, out_dir)
-    dev_docs = _read_dev(cfg) if dist.is_main else []
     tokenizer = Tokenizer(store.spm_model)
     cfg.model = dataclasses.replace(cfg.model, vocab_size=tokenizer.vocab_size)
     if dist.is_main:
@@ -139,80 +201,58 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     optimizer = torch.optim.Adam(
         model.parameters(), lr=cfg.train.lr, betas=(0.9, 0.98), weight_decay=cfg.train.weight_decay
     )
-    # Built with the store (one streaming pass); only rank 0 validates and saves, so only it reads it.
-    shortlist = store.shortlist() if dist.is_main else None
-    stream = DocumentStream(store, cfg.train.lanes, cfg.train.seed, dist.rank, dist.world)
-    context = model.empty_context(cfg.train.lanes, dist.device)
-    progress = Progress()
-    if resume:
-        context = _restore(resume, model, optimizer, stream, progress, dist) or context
-    graph: nn.Module = ChunkLoss(model, cfg.train.label_smoothing)
-    if dist.enabled:
-        graph = DistributedDataParallel(graph)
-    log.info("%d parameters, %d training documents on this rank", count_parameters(model), stream.n_docs)
-
-    reporter = Reporter(
-        out_dir, cfg.train.tensorboard and dist.is_main, cfg.train.max_steps, cfg.train.max_minutes * 60
+    run = Run(
+        cfg,
+        dist,
+        out_dir,
+        tokenizer,
+        model,
+        optimizer,
+        DocumentStream(store, cfg.train.lanes, cfg.train.seed, dist.rank, dist.world),
+        # Built with the store (one streaming pass); only rank 0 validates and saves, so only it reads it.
+        store.shortlist() if dist.is_main else None,
+        _read_dev(cfg) if dist.is_main else [],
+        Reporter(out_dir, cfg.train.tensorboard and dist.is_main, cfg.train.max_steps, cfg.train.max_minutes * 60),
+        model.empty_context(cfg.train.lanes, dist.device),
     )
-    started = time.monotonic() - progress.elapsed
-    window_tokens, window_start, window_loss = 0, time.monotonic(), 0.0
-    validated_at = -1
-    while not _should_stop(cfg, progress, dist):
-        lr = lr_at(progress.step, cfg.train)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        slots = [stream.next_slot().to(dist.device) for _ in range(cfg.train.bptt_sentences)]
-        slots = apply_levers(slots, cfg.train, progress.step, dist.rank)
-        loss_sum, n_tokens, grad_norm, context = optimisation_step(graph, optimizer, slots, context, cfg)
-
-        progress.step += 1
-        progress.elapsed = time.monotonic() - started
-        step_tokens = sum(s.tokens for s in slots) * dist.world
-        progress.tokens += step_tokens
-        window_tokens += step_tokens
-        window_loss += float(loss_sum.detach()) / max(1, int(n_tokens))
-        if progress.step % cfg.train.log_every == 0 and dist.is_main:
-            tok_s = window_tokens / max(1e-9, time.monotonic() - window_start)
-            loss = window_loss / cfg.train.log_every
-            reporter.progress(progress.step, progress.elapsed, loss, tok_s, lr)
-            reporter.record(
-                "train",
-                progress.step,
-                {
-                    "loss": loss,
-                    "tok_s": tok_s,
-                    "lr": lr,
-                    "grad_norm": grad_norm,
-                    "elapsed": progress.elapsed,
-                    "epoch": stream.epoch,
-                },
-            )
-            window_tokens, window_start, window_loss = 0, time.monotonic(), 0.0
-        if progress.step % cfg.train.valid_every == 0:
-            _validate_and_save(cfg, model, tokenizer, shortlist, dev_docs, progress, reporter, dist, out_dir)
-            validated_at = progress.step
-            window_tokens, window_start, window_loss = 0, time.monotonic(), 0.0
-        if progress.step % cfg.train.save_every == 0:
-            _save_last(cfg, tokenizer, shortlist, model, optimizer, stream, context, progress, dist, out_dir)
-
-    if validated_at != progress.step and progress.step > 0:
-        _validate_and_save(cfg, model, tokenizer, shortlist, dev_docs, progress, reporter, dist, out_dir)
-    _save_last(cfg, tokenizer, shortlist, model, optimizer, stream, context, progress, dist, out_dir)
-    _check_replicas(model, dist, reporter, progress.step)
-    reporter.close()
-    distributed.teardown(dist)
-    return out_dir
+    if resume:
+        run.context = _restore(run, resume) or run.context
+    log.info("%d parameters, %d training documents on this rank", count_parameters(model), run.stream.n_docs)
+    return run
 
 
-def _should_stop(cfg: Config, progress: Progress, dist: distributed.Dist) -> bool:
+@dataclass
+class _Window:
+    """Tokens and mean loss since the last progress line (reset after a validation too: it takes time)."""
+
+    tokens: int = 0
+    loss: float = 0.0
+    steps: int = 0
+    start: float = dataclasses.field(default_factory=time.monotonic)
+
+    def add(self, tokens: int, loss: float) -> None:
+        self.tokens, self.loss, self.steps = self.tokens + tokens, self.loss + loss, self.steps + 1
+
+
+def _log_progress(run: Run, window: _Window, lr: float, grad_norm: float) -> None:
+    """The progress line and the `train` record."""
+    p = run.progress
+    tok_s = window.tokens / max(1e-9, time.monotonic() - window.start)
+    loss = window.loss / max(1, window.steps)
+    run.reporter.progress(p.step, p.elapsed, loss, tok_s, lr)
+    record = {"loss": loss, "tok_s": tok_s, "lr": lr, "grad_norm": grad_norm, "elapsed": p.elapsed}
+    run.reporter.record("train", p.step, {**record, "epoch": run.stream.epoch})
+
+
+def _should_stop(run: Run) -> bool:
     """Step limit, time limit or patience; rank 0 decides so every rank stops together."""
-    t = cfg.train
+    t, progress = run.cfg.train, run.progress
     stop = (
         (t.max_steps > 0 and progress.step >= t.max_steps)
         or (t.max_minutes > 0 and progress.elapsed >= t.max_minutes * 60)
         or (t.patience > 0 and progress.bad_validations >= t.patience)
     )
-    return distributed.any_true(dist, stop and dist.is_main)
+    return distributed.any_true(run.dist, stop and run.dist.is_main)
 
 
 def validate(model: Seq2Seq, tokenizer: Tokenizer, cfg: Config, dev_docs: list[Document]) -> dict[str, Any]:
@@ -241,36 +281,25 @@ def validate(model: Seq2Seq, tokenizer: Tokenizer, cfg: Config, dev_docs: list[D
     }
 
 
-def _validate_and_save(
-    cfg: Config,
-    model: Seq2Seq,
-    tokenizer: Tokenizer,
-    shortlist: Shortlist | None,
-    dev_docs: list[Document],
-    progress: Progress,
-    reporter: Reporter,
-    dist: distributed.Dist,
-    out_dir: Path,
-) -> None:
+def _validate_and_save(run: Run) -> None:
     """Rank 0 validates and writes `best.pt` on a BLEU gain; the others wait."""
-    if dist.is_main and dev_docs:
-        result = validate(model, tokenizer, cfg, dev_docs)
+    progress = run.progress
+    if run.dist.is_main and run.dev_docs:
+        result = validate(run.model, run.tokenizer, run.cfg, run.dev_docs)
         hyps = result.pop("hypotheses")
         improved = result["bleu"] > progress.best_bleu
         if improved:
             progress.best_bleu, progress.bad_validations = result["bleu"], 0
-            checkpoint.save(
-                _checkpoint(cfg, tokenizer, shortlist, model, None, progress, {}), out_dir / checkpoint.BEST
-            )
-            write_atomic(out_dir / "dev.best.hyp", "\n".join(hyps) + "\n")
+            checkpoint.save(_checkpoint(run, {}, with_optimizer=False), run.out_dir / checkpoint.BEST)
+            write_atomic(run.out_dir / "dev.best.hyp", "\n".join(hyps) + "\n")
         else:
             progress.bad_validations += 1
-        reporter.record("valid", progress.step, {**result, "best_bleu": progress.best_bleu})
-        reporter.message(
+        run.reporter.record("valid", progress.step, {**result, "best_bleu": progress.best_bleu})
+        run.reporter.message(
             f"validation @ {progress.step}: BLEU {result['bleu']:.2f} chrF {result['chrf']:.2f} "
             f"ppl {result['ppl']:.2f}{'  (new best)' if improved else ''}"
         )
-    _share_progress(progress, dist)
+    _share_progress(progress, run.dist)
 
 
 def _share_progress(progress: Progress, dist: distributed.Dist) -> None:
@@ -282,77 +311,50 @@ def _share_progress(progress: Progress, dist: distributed.Dist) -> None:
     distributed.barrier(dist)
 
 
-def _save_last(
-    cfg: Config,
-    tokenizer: Tokenizer,
-    shortlist: Shortlist | None,
-    model: Seq2Seq,
-    optimizer: torch.optim.Optimizer,
-    stream: DocumentStream,
-    context: DocContext | None,
-    progress: Progress,
-    dist: distributed.Dist,
-    out_dir: Path,
-) -> None:
+def _save_last(run: Run) -> None:
     """`last.pt` with everything a resume needs, including every rank's stream and RNG."""
     mine = {
-        "stream": stream.state_dict(),
+        "stream": run.stream.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "python_rng": random.getstate(),
-        "context": context_to_tensors(context) if context is not None else None,
+        "context": context_to_tensors(run.context) if run.context is not None else None,
     }
     ranks: list[Any] = [mine]
-    if dist.enabled:
-        ranks = [None] * dist.world
+    if run.dist.enabled:
+        ranks = [None] * run.dist.world
         torch.distributed.all_gather_object(ranks, mine)
-    data = {"data_fingerprint": stream.store.fingerprint}
-    if dist.is_main:
-        checkpoint.save(
-            _checkpoint(cfg, tokenizer, shortlist, model, optimizer, progress, {"ranks": ranks, **data}), out_dir / LAST
-        )
-    distributed.barrier(dist)
+    if run.dist.is_main:
+        extra = {"ranks": ranks, "data_fingerprint": run.stream.store.fingerprint}
+        checkpoint.save(_checkpoint(run, extra, with_optimizer=True), run.out_dir / LAST)
+    distributed.barrier(run.dist)
 
 
-def _checkpoint(
-    cfg: Config,
-    tokenizer: Tokenizer,
-    shortlist: Shortlist | None,
-    model: Seq2Seq,
-    optimizer: torch.optim.Optimizer | None,
-    progress: Progress,
-    extra: dict[str, Any],
-) -> Checkpoint:
-    trainer = {**dataclasses.asdict(progress), **extra, "world": len(extra.get("ranks", [])) or None}
-    optim = optimizer.state_dict() if optimizer else None
-    lists = shortlist.to_tensors() if shortlist else None
-    return Checkpoint(cfg, tokenizer.model_proto, model.state_dict(), optim, trainer, shortlist=lists)
+def _checkpoint(run: Run, extra: dict[str, Any], with_optimizer: bool) -> Checkpoint:
+    trainer = {**dataclasses.asdict(run.progress), **extra, "world": len(extra.get("ranks", [])) or None}
+    optim = run.optimizer.state_dict() if with_optimizer else None
+    lists = run.shortlist.to_tensors() if run.shortlist else None
+    return Checkpoint(run.cfg, run.tokenizer.model_proto, run.model.state_dict(), optim, trainer, shortlist=lists)
 
 
-def _restore(
-    ckpt: Checkpoint,
-    model: Seq2Seq,
-    optimizer: torch.optim.Optimizer,
-    stream: DocumentStream,
-    progress: Progress,
-    dist: distributed.Dist,
-) -> DocContext | None:
+def _restore(run: Run, ckpt: Checkpoint) -> DocContext | None:
     """Load weights, optimizer, counters and (same world size) this rank's stream, RNG and context."""
-    model.load_state_dict(ckpt.model)
+    run.model.load_state_dict(ckpt.model)
     if ckpt.optimizer:
-        optimizer.load_state_dict(ckpt.optimizer)
+        run.optimizer.load_state_dict(ckpt.optimizer)
     fields = {f.name for f in dataclasses.fields(Progress)}
     for key, value in ckpt.trainer.items():
         if key in fields:
-            setattr(progress, key, value)
+            setattr(run.progress, key, value)
     ranks = ckpt.trainer.get("ranks") or []
+    dist = run.dist
     if len(ranks) != dist.world:
         log.warning("checkpoint was written by %d process(es), now %d: data position restarts", len(ranks), dist.world)
         return None
     mine = ranks[dist.rank]
-    stream.load_state_dict(mine["stream"])
+    run.stream.load_state_dict(mine["stream"])
     torch.set_rng_state(mine["torch_rng"])
     random.setstate(_as_python_rng_state(mine["python_rng"]))
-    log.info("resumed from %s at step %d", ckpt.path, progress.step)
+    log.info("resumed from %s at step %d", ckpt.path, run.progress.step)
     return context_from_tensors(mine["context"], dist.device) if mine["context"] else None
 
 
@@ -362,14 +364,14 @@ def _as_python_rng_state(state: Any) -> tuple[Any, ...]:
     return (version, tuple(internal), gauss)
 
 
-def _check_replicas(model: Seq2Seq, dist: distributed.Dist, reporter: Reporter, step: int) -> None:
+def _check_replicas(run: Run) -> None:
     """DDP must keep replicas identical; compare a weight checksum across ranks and record it."""
-    if not dist.enabled:
+    if not run.dist.enabled:
         return
-    checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
-    sums = distributed.gather_floats(dist, checksum)
-    if dist.is_main:
-        reporter.record("replicas", step, {"checksums": sums, "in_sync": len(set(sums)) == 1})
+    checksum = float(sum(p.detach().double().sum() for p in run.model.parameters()))
+    sums = distributed.gather_floats(run.dist, checksum)
+    if run.dist.is_main:
+        run.reporter.record("replicas", run.progress.step, {"checksums": sums, "in_sync": len(set(sums)) == 1})
         if len(set(sums)) != 1:
             log.error("replica weights diverged: %s", sums)
 

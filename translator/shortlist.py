@@ -21,7 +21,6 @@ When every piece the full search would pick is in the shortlist, the translation
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -72,41 +71,11 @@ class Shortlist:
     def build_from_chunks(
         cls, chunks: Iterable[PairChunk], vocab_size: int, frequent: int = 100, per_source: int = 20
     ) -> Shortlist:
-        """Count, over sentence pairs, in how many pairs each (source, target) piece pair occurs.
-
-        Counting is per pair (a piece twice in one sentence counts once): per chunk, the
-        product of the chunk's sparse pair-by-piece matrices. Memory grows with the distinct
-        (source, target) piece pairs seen plus one chunk, not with the corpus: one streaming
-        pass over a binarized corpus of any size.
-        """
-        src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
-        tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
-        tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences
-        together = _Cooccurrence(vocab_size)
+        """One streaming pass of `ShortlistCounts` over the chunks."""
+        counts = ShortlistCounts(vocab_size)
         for chunk in chunks:
-            s_pair, s_piece = _pieces_per_pair(chunk.src, chunk.src_off, vocab_size)
-            t_pair, t_piece = _pieces_per_pair(chunk.tgt, chunk.tgt_off, vocab_size)
-            src_pairs += torch.bincount(s_piece, minlength=vocab_size)
-            tgt_pairs += torch.bincount(t_piece, minlength=vocab_size)
-            tgt_counts += torch.bincount(chunk.tgt.long(), minlength=vocab_size)
-            together.add(s_pair, s_piece, t_pair, t_piece, len(chunk))
-        tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
-        always = torch.argsort(-tgt_counts, stable=True)[:frequent]
-        always = always[tgt_counts[always] > 0]
-        pair_keys, counts = together.total()
-        src_ids, tgt_ids = pair_keys // vocab_size, pair_keys % vocab_size  # sorted by source, then target
-        keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
-        src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
-        dice = 2 * counts.double() / (src_pairs[src_ids] + tgt_pairs[tgt_ids]).double()
-        by_dice = torch.argsort(-dice, stable=True)  # most associated first; ties keep target order
-        order = by_dice[torch.argsort(src_ids[by_dice], stable=True)]  # then grouped by source
-        src_ids, tgt_ids = src_ids[order], tgt_ids[order]
-        first = torch.searchsorted(src_ids, src_ids)  # start of each source's run
-        rank = torch.arange(len(src_ids)) - first
-        top = rank < per_source
-        candidates = torch.full((vocab_size, per_source), EOS_ID, dtype=torch.long)  # EOS pads: always in anyway
-        candidates[src_ids[top], rank[top]] = tgt_ids[top]
-        return cls(always, candidates)
+            counts.add(chunk)
+        return counts.shortlist(frequent, per_source)
 
     def ids(self, sources: Sequence[Sequence[int]]) -> Tensor:
         """Sorted piece ids a batch with these source pieces may produce."""
@@ -121,6 +90,52 @@ class Shortlist:
     @classmethod
     def from_tensors(cls, tensors: dict[str, Tensor]) -> Shortlist:
         return cls(tensors["frequent"], tensors["candidates"])
+
+
+class ShortlistCounts:
+    """The counts a shortlist is chosen from, fed one chunk of sentence pairs at a time.
+
+    Counting is per pair (a piece twice in one sentence counts once). Memory holds the
+    (source, target) piece-pair counts plus one chunk, never the corpus, so a corpus is counted
+    in one streaming pass, or chunk by chunk while it is being binarized (training/store.py).
+    """
+
+    def __init__(self, vocab_size: int) -> None:
+        self.vocab_size = vocab_size
+        self.src_pairs = torch.zeros(vocab_size, dtype=torch.long)  # pairs containing the piece: c(s), c(t)
+        self.tgt_pairs = torch.zeros(vocab_size, dtype=torch.long)
+        self.tgt_counts = torch.zeros(vocab_size, dtype=torch.long)  # occurrences
+        self.together = _Cooccurrence(vocab_size)
+
+    def add(self, chunk: PairChunk) -> None:
+        v = self.vocab_size
+        s_pair, s_piece = _pieces_per_pair(chunk.src, chunk.src_off, v)
+        t_pair, t_piece = _pieces_per_pair(chunk.tgt, chunk.tgt_off, v)
+        self.src_pairs += torch.bincount(s_piece, minlength=v)
+        self.tgt_pairs += torch.bincount(t_piece, minlength=v)
+        self.tgt_counts += torch.bincount(chunk.tgt.long(), minlength=v)
+        self.together.add(s_pair, s_piece, t_pair, t_piece, len(chunk))
+
+    def shortlist(self, frequent: int = 100, per_source: int = 20) -> Shortlist:
+        """The `frequent` most frequent target pieces, and each source piece's `per_source` by Dice."""
+        v, tgt_counts = self.vocab_size, self.tgt_counts.clone()
+        tgt_counts[[PAD_ID, UNK_ID, EOS_ID]] = 0  # specials are added to every shortlist anyway
+        always = torch.argsort(-tgt_counts, stable=True)[:frequent]
+        always = always[tgt_counts[always] > 0]
+        pair_keys, counts = self.together.total()
+        src_ids, tgt_ids = pair_keys // v, pair_keys % v  # sorted by source, then target
+        keep = ~torch.isin(tgt_ids, always) & (tgt_ids > EOS_ID)
+        src_ids, tgt_ids, counts = src_ids[keep], tgt_ids[keep], counts[keep]
+        dice = 2 * counts.double() / (self.src_pairs[src_ids] + self.tgt_pairs[tgt_ids]).double()
+        by_dice = torch.argsort(-dice, stable=True)  # most associated first; ties keep target order
+        order = by_dice[torch.argsort(src_ids[by_dice], stable=True)]  # then grouped by source
+        src_ids, tgt_ids = src_ids[order], tgt_ids[order]
+        first = torch.searchsorted(src_ids, src_ids)  # start of each source's run
+        rank = torch.arange(len(src_ids)) - first
+        top = rank < per_source
+        candidates = torch.full((v, per_source), EOS_ID, dtype=torch.long)  # EOS pads: always in anyway
+        candidates[src_ids[top], rank[top]] = tgt_ids[top]
+        return Shortlist(always, candidates)
 
 
 class PairChunk:
@@ -167,14 +182,15 @@ def _pieces_per_pair(ids: Tensor, offsets: Tensor, vocab_size: int) -> tuple[Ten
 
 
 class _Cooccurrence:
-    """In how many pairs each (source piece, target piece) occurs: the sparse product X_src^T X_tgt,
-    summed over chunks, where X[i, p] = 1 if pair i contains piece p.
+    """In how many pairs each (source piece, target piece) occurs, summed over chunks.
 
-    The sparse product costs what the piece pairs of the chunk cost, in C++ (several times
-    faster than listing them and sorting). Up to `dense_max` piece pairs (256 MiB of int32 at
-    the default 8,000 pieces) the chunk products are added into a dense V x V count, which
-    costs nothing per chunk beyond the product; past it, they wait in a list and are summed
-    (concatenate, coalesce) once they outgrow the running total.
+    Per chunk, every (source piece, target piece) combination within a sentence pair is listed
+    as a key source * V + target (`_piece_pairs`: a few million int64 per chunk of 8,192 pairs,
+    in C++ through tensor ops). Up to `dense_max` piece pairs (256 MiB of int32 at the default
+    8,000 pieces) the keys are added into a dense V x V count; past it, each chunk's distinct
+    keys and counts wait in a list and are summed (concatenate, unique) once they outgrow the
+    running total. (A sparse matrix product X_src^T X_tgt did the same work but leaked about
+    2 KB per sentence pair in torch 2.13's CPU sparse CSR kernel: 19 GB for 10M pairs.)
     """
 
     dense_max = 1 << 27  # V * V entries: 11,585 pieces
@@ -183,33 +199,29 @@ class _Cooccurrence:
     def __init__(self, vocab_size: int) -> None:
         self.vocab_size = vocab_size
         self.dense = torch.zeros(vocab_size**2, dtype=torch.int32) if vocab_size**2 <= self.dense_max else None
-        self.parts: list[Tensor] = []  # coalesced (V, V) COO matrices of float64 counts (exact to 2^53)
+        self.keys: list[Tensor] = []  # sorted distinct keys of each waiting part (the first: the running total)
+        self.counts: list[Tensor] = []
         self.pending, self.merged = 0, 0
 
     def add(self, s_pair: Tensor, s_piece: Tensor, t_pair: Tensor, t_piece: Tensor, n: int) -> None:
-        v = self.vocab_size
-        ones = torch.ones(len(s_piece), dtype=torch.float64)
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": the product is checked in tests
-            warnings.simplefilter("ignore", UserWarning)
-            by_piece = torch.sparse_coo_tensor(torch.stack([s_piece, s_pair]), ones, (v, n), check_invariants=False)
-            src = by_piece.coalesce().to_sparse_csr()
-            part = torch.sparse.mm(src, _csr_rows(t_pair, t_piece, n, v)).to_sparse_coo().coalesce()
-        if self.dense is not None:
-            rows, cols = part.indices()
-            self.dense.index_add_(0, rows * v + cols, part.values().round().int())
+        if self.dense is not None:  # keys < V * V <= dense_max fit int32: half the memory traffic
+            keys = _piece_pairs(s_pair, s_piece, t_pair, t_piece, n, self.vocab_size, torch.int32)
+            self.dense.index_add_(0, keys, torch.ones(len(keys), dtype=torch.int32))
             return
-        self.parts.append(part)
-        self.pending += part._nnz()
+        keys = _piece_pairs(s_pair, s_piece, t_pair, t_piece, n, self.vocab_size, torch.long)
+        distinct, counts = torch.unique(keys, return_counts=True)
+        self.keys.append(distinct)
+        self.counts.append(counts)
+        self.pending += len(distinct)
         if self.pending > max(self.merge_above, self.merged):
             self._merge()
 
     def _merge(self) -> None:
-        v = self.vocab_size
-        indices = torch.cat([p.indices() for p in self.parts], 1) if self.parts else torch.zeros(2, 0, dtype=torch.long)
-        values = torch.cat([p.values() for p in self.parts]) if self.parts else torch.zeros(0, dtype=torch.float64)
-        total = torch.sparse_coo_tensor(indices, values, (v, v), check_invariants=False)
-        self.parts = [total.coalesce()]
-        self.pending, self.merged = 0, self.parts[0]._nnz()
+        keys = torch.cat(self.keys) if self.keys else torch.zeros(0, dtype=torch.long)
+        counts = torch.cat(self.counts) if self.counts else torch.zeros(0, dtype=torch.long)
+        distinct, where = torch.unique(keys, return_inverse=True)
+        self.keys, self.counts = [distinct], [torch.zeros(len(distinct), dtype=torch.long).index_add_(0, where, counts)]
+        self.pending, self.merged = 0, len(distinct)
 
     def total(self) -> tuple[Tensor, Tensor]:
         """Sorted keys source * V + target of the pairs that occur, and in how many sentence pairs."""
@@ -217,17 +229,28 @@ class _Cooccurrence:
             keys = self.dense.nonzero().squeeze(1)
             return keys, self.dense[keys].long()
         self._merge()
-        (part,) = self.parts
-        rows, cols = part.indices()
-        return rows * self.vocab_size + cols, part.values().round().long()
+        return self.keys[0], self.counts[0]
 
 
-def _csr_rows(pair: Tensor, piece: Tensor, n: int, vocab_size: int) -> Tensor:
-    """The (n, V) CSR matrix with a 1 where pair i has piece p (`pair` sorted, as `_pieces_per_pair` gives it)."""
-    crow = torch.zeros(n + 1, dtype=torch.long)
-    crow[1:] = torch.cumsum(torch.bincount(pair, minlength=n), 0)
-    ones = torch.ones(len(piece), dtype=torch.float64)
-    return torch.sparse_csr_tensor(crow, piece, ones, size=(n, vocab_size), check_invariants=False)
+def _piece_pairs(
+    s_pair: Tensor, s_piece: Tensor, t_pair: Tensor, t_piece: Tensor, n: int, vocab_size: int, dtype: torch.dtype
+) -> Tensor:
+    """Keys source * V + target of every (source piece, target piece) of the same sentence pair.
+
+    Inputs as `_pieces_per_pair` gives them (sorted by pair). Each source entry of pair i is
+    repeated once per target entry of pair i, and beside it the target index runs through
+    pair i's target entries: two `repeat_interleave`s and one gather, no per-pair Python.
+    """
+    s_pair, s_piece, t_pair, t_piece = (x.to(dtype) for x in (s_pair, s_piece, t_pair, t_piece))
+    t_count = torch.bincount(t_pair, minlength=n).to(dtype)
+    t_start = torch.cumsum(t_count, 0, dtype=dtype) - t_count  # pair i's first target entry
+    reps = t_count[s_pair]  # how many target pieces each source entry meets
+    run_start = torch.cumsum(reps, 0, dtype=dtype) - reps  # where each source entry's run begins
+    total = int(reps.sum())
+    t_index = torch.arange(total, dtype=dtype) - torch.repeat_interleave(
+        run_start - t_start[s_pair], reps, output_size=total
+    )
+    return torch.repeat_interleave(s_piece * vocab_size, reps, output_size=total) + t_piece[t_index]
 
 
 class OutputLayer:

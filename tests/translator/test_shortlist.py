@@ -187,3 +187,24 @@ def test_sparse_and_dense_cooccurrence_counts_agree(monkeypatch: pytest.MonkeyPa
     sparse = Shortlist.build_from_chunks(chunks, vocab_size=60, frequent=5, per_source=4)
     assert torch.equal(dense.frequent, sparse.frequent) and torch.equal(dense.candidates, sparse.candidates)
     assert int((dense.candidates > 3).sum()) > 100  # real candidate lists, not only EOS padding
+
+
+@pytest.mark.parametrize("dense_max", [1 << 27, 0])
+def test_cooccurrence_counts_equal_a_count_by_hand(monkeypatch: pytest.MonkeyPatch, dense_max: int) -> None:
+    """Each (source, target) piece pair is counted once per sentence pair holding both, on either path."""
+    monkeypatch.setattr(shortlist_module._Cooccurrence, "dense_max", dense_max)
+    monkeypatch.setattr(shortlist_module._Cooccurrence, "merge_above", 40)
+    rng = random.Random(5)
+    pairs = [
+        ([rng.randrange(30) for _ in range(rng.randrange(8))], [rng.randrange(30) for _ in range(rng.randrange(8))])
+        for _ in range(300)
+    ]
+    expected: dict[int, int] = {}
+    for src, tgt in pairs:
+        for key in {s * 30 + t for s in src for t in tgt}:
+            expected[key] = expected.get(key, 0) + 1
+    counts = shortlist_module.ShortlistCounts(30)
+    for chunk in PairChunk.batches(pairs, size=37):
+        counts.add(chunk)
+    keys, n = counts.together.total()
+    assert dict(zip(keys.tolist(), n.tolist(), strict=True)) == expected
