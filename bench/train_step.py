@@ -30,7 +30,7 @@ from training.trainer import ChunkLoss, optimisation_step
 from translator.config import Config
 from translator.corpus import iter_corpus
 from translator.model import Seq2Seq
-from translator.state import DocContext
+from translator.state import DocState
 from translator.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ class Stepper:
         self.cfg = cfg.override([f"train.precision={'bf16' if bf16 else 'fp32'}"])
         self.graph = ChunkLoss(model, cfg.train.label_smoothing)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
-        self.context: DocContext | None = model.empty_context(cfg.train.lanes, device)
+        self.context: DocState | None = model.empty_doc_state(cfg.train.lanes, device)
 
     def __call__(self) -> int:
         slots = [self.stream.next_slot().to(self.device) for _ in range(self.cfg.train.bptt_sentences)]

@@ -42,7 +42,7 @@ import torch
 from evaluation.words import CLASSES, GENDERED, OTHER, piece_classes
 from translator.corpus import Document
 from translator.inference import Forced, Translator
-from translator.state import DocContext
+from translator.state import DocState
 
 CONTROLS = ("reset", "random")
 POSITION_BUCKETS = ((1, 1), (2, 2), (3, 3), (4, 5), (6, 10), (11, 20), (21, 10**9))  # 1-based sentence numbers
@@ -93,10 +93,10 @@ def force_with_controls(
     items = [[(i, pos) for pos in range(len(d.sources))] for i, d in enumerate(docs)]
     batch = batch_size or translator.config.decode.batch_size
     partners = pick_partners([len(d.sources) for d in docs], seed)
-    after: dict[tuple[int, int], DocContext] = {}  # (doc, pos) -> the context that sentence leaves
+    after: dict[tuple[int, int], DocState] = {}  # (doc, pos) -> the context that sentence leaves
     scores: dict[tuple[int, int], SentenceScores] = {}
 
-    def true_pass(rows: list[tuple[int, int]], ctx: DocContext | None) -> tuple[list[None], DocContext | None]:
+    def true_pass(rows: list[tuple[int, int]], ctx: DocState | None) -> tuple[list[None], DocState | None]:
         forced = _force(translator, docs, rows, ctx)
         for r, (d, pos) in enumerate(rows):
             pieces = [*translator.tokenizer.pieces(docs[d].targets[pos]), "</s>"]
@@ -113,7 +113,7 @@ def force_with_controls(
 
     exhausted = 0
 
-    def partner_context(d: int, pos: int) -> DocContext:
+    def partner_context(d: int, pos: int) -> DocState:
         """The state partner p left after min(pos, its length) sentences (zeros before its first)."""
         nonlocal exhausted
         p = partners[d]
@@ -121,14 +121,14 @@ def force_with_controls(
         exhausted += reached < pos
         if reached > 0:
             return after[p, reached - 1]
-        empty = translator.empty_context(1)
+        empty = translator.empty_doc_state(1)
         assert empty is not None  # only called for models that carry a context
         return empty
 
-    def control_pass(rows: list[tuple[int, int]], _: DocContext | None) -> tuple[list[None], None]:
-        contexts: dict[str, DocContext | None] = {"reset": None, "random": None}
+    def control_pass(rows: list[tuple[int, int]], _: DocState | None) -> tuple[list[None], None]:
+        contexts: dict[str, DocState | None] = {"reset": None, "random": None}
         if translator.model.uses_context:
-            contexts["random"] = DocContext.cat([partner_context(d, pos) for d, pos in rows])
+            contexts["random"] = DocState.cat([partner_context(d, pos) for d, pos in rows])
         for name, ctx in contexts.items():
             forced = _force(translator, docs, rows, ctx)
             for r, row in enumerate(rows):
@@ -142,7 +142,7 @@ def force_with_controls(
 
 
 def _force(
-    translator: Translator, docs: Sequence[Document], rows: list[tuple[int, int]], ctx: DocContext | None
+    translator: Translator, docs: Sequence[Document], rows: list[tuple[int, int]], ctx: DocState | None
 ) -> Forced:
     return translator.force_tokens(
         [docs[d].sources[pos] for d, pos in rows], [docs[d].targets[pos] for d, pos in rows], ctx

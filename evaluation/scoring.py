@@ -124,7 +124,7 @@ def score_contrastive(
     use_context = translator.model.uses_context and context != "none"
     report = ContrastiveReport()
     for item in items:
-        state = translator.empty_context(1)
+        state = translator.empty_doc_state(1)
         if use_context:
             for src, tgt in zip(item.context_src, item.context_tgt, strict=True):
                 state = translator.force([src], [tgt], state)[2]

@@ -47,14 +47,14 @@ from translator.config import DecodeConfig
 from translator.decoding import Translation
 from translator.documents import DocumentSearch, Live
 from translator.search import Hypothesis, NoHypothesisError
-from translator.state import DocContext
+from translator.state import DocState
 
 log = logging.getLogger("server.batcher")
 
 WORKER_DEAD = "the server's model worker has stopped; retry on another replica"
 ADMIT_AFTER_STEPS = 3  # a queued sentence joins a running search after at most this many steps
 
-Result = tuple[list[Translation], DocContext | None]
+Result = tuple[list[Translation], DocState | None]
 SearchKey = tuple[object, ...]
 
 
@@ -64,7 +64,7 @@ class Job:
 
     model: ServedModel
     sentences: list[str]
-    context: DocContext | None  # batch of one, or None (start of a document)
+    context: DocState | None  # batch of one, or None (start of a document)
     decode: DecodeConfig
     max_length: int = 0  # pieces, EOS excluded; 0 = the model's length rule
     deadline: float | None = None  # time.monotonic() seconds

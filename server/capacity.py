@@ -55,25 +55,25 @@ class Capacity(grpc.ServerInterceptor):  # type: ignore[misc]
 def _limited(handler: grpc.RpcMethodHandler, slots: threading.Semaphore, message: str) -> grpc.RpcMethodHandler:
     """`handler` that first takes a slot (RESOURCE_EXHAUSTED if none) and returns it when done."""
 
-    def admit(context: grpc.ServicerContext) -> None:
+    def admit(rpc: grpc.ServicerContext) -> None:
         if not slots.acquire(blocking=False):
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+            rpc.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
 
     def unary(behavior: Behavior) -> Behavior:
-        def run(request: Any, context: grpc.ServicerContext) -> Any:
-            admit(context)
+        def run(request: Any, rpc: grpc.ServicerContext) -> Any:
+            admit(rpc)
             try:
-                return behavior(request, context)
+                return behavior(request, rpc)
             finally:
                 slots.release()
 
         return run
 
     def streaming(behavior: Behavior) -> Behavior:
-        def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            admit(context)
+        def run(request: Any, rpc: grpc.ServicerContext) -> Iterator[Any]:
+            admit(rpc)
             try:
-                yield from behavior(request, context)
+                yield from behavior(request, rpc)
             finally:
                 slots.release()
 

@@ -34,7 +34,7 @@ from google.protobuf.message import DecodeError
 from server.errors import RequestError, invalid, quoted
 from server.gen import translator_pb2 as pb
 from translator.config import ModelConfig
-from translator.state import CONTEXT_KEYS, MEMORY_KEYS, DocContext, context_from_tensors, context_to_tensors
+from translator.state import MEMORY_KEYS, STATE_KEYS, DocState, state_from_tensors, state_to_tensors
 
 MAGIC = b"NMTC"
 FORMAT_VERSION = 1
@@ -45,13 +45,13 @@ MAX_CELL = 1e6  # |c| grows by at most 1 per token: this is millions of tokens w
 BOUNDED = {"encoder_h", "decoder_h", "memory"}  # tanh outputs: |x| <= 1
 
 
-def encode(model: str, version: str, sentences: int, context: DocContext | None, key: bytes = b"") -> bytes:
+def encode(model: str, version: str, sentences: int, context: DocState | None, key: bytes = b"") -> bytes:
     """Blob for one document (batch row) after `sentences` sentences (signed when `key`)."""
     msg = pb.DocumentContext(format_version=FORMAT_VERSION, model=model, model_version=version, sentences=sentences)
     if context is not None:
         if context.batch_size != 1:
             raise ValueError(f"a context blob holds one document, not {context.batch_size}")
-        for name, tensor in context_to_tensors(context).items():
+        for name, tensor in state_to_tensors(context).items():
             array = tensor.float().numpy().astype("<f4", copy=False)
             msg.tensors.add(name=name, shape=list(array.shape), data=array.tobytes())
     blob = MAGIC + msg.SerializeToString()
@@ -60,7 +60,7 @@ def encode(model: str, version: str, sentences: int, context: DocContext | None,
 
 def decode(
     blob: bytes, model: str, version: str, cfg: ModelConfig, device: torch.device | str = "cpu", key: bytes = b""
-) -> tuple[DocContext | None, int]:
+) -> tuple[DocState | None, int]:
     """(context, sentences so far) from a blob, or a `RequestError` saying what is wrong with it."""
     limit = max_bytes(cfg, model, version)
     if len(blob) > limit:
@@ -99,7 +99,7 @@ def _tag(key: bytes, blob: bytes) -> bytes:
     return hmac.new(key, blob, hashlib.sha256).digest()
 
 
-def _tensors(msg: pb.DocumentContext, cfg: ModelConfig, device: torch.device | str) -> DocContext | None:
+def _tensors(msg: pb.DocumentContext, cfg: ModelConfig, device: torch.device | str) -> DocState | None:
     expected = expected_shapes(cfg)
     if not expected:
         if msg.tensors:
@@ -117,7 +117,7 @@ def _tensors(msg: pb.DocumentContext, cfg: ModelConfig, device: torch.device | s
         array = np.frombuffer(t.data, dtype="<f4").reshape(shape)
         _check_values(name, array)
         tensors[name] = torch.from_numpy(array.astype(np.float32))
-    return context_from_tensors(tensors, device)
+    return state_from_tensors(tensors, device)
 
 
 def _check_values(name: str, array: np.ndarray) -> None:
@@ -138,7 +138,7 @@ def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     if cfg.context == "none":
         return {}
     enc, dec = (cfg.enc_layers, 1, cfg.enc_hidden), (cfg.dec_layers, 1, cfg.dec_hidden)
-    shapes: dict[str, tuple[int, ...]] = dict(zip(CONTEXT_KEYS, (enc, enc, dec, dec), strict=True))
+    shapes: dict[str, tuple[int, ...]] = dict(zip(STATE_KEYS, (enc, enc, dec, dec), strict=True))
     if cfg.context == "attend":
         shapes["memory"] = (1, cfg.memory_tokens, 2 * cfg.enc_hidden)
         shapes["memory_mask"] = (1, cfg.memory_tokens)

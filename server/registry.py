@@ -28,7 +28,7 @@ from server.errors import RequestError, quoted
 from translator import checkpoint
 from translator.inference import Translator
 from translator.model import count_parameters
-from translator.state import DocContext
+from translator.state import DocState
 
 log = logging.getLogger("server.registry")
 
@@ -97,11 +97,11 @@ class ServedModel:
     def precision(self) -> str:
         return "int8" if self.translator.int8 else "fp32"
 
-    def decode_context(self, blob: bytes, key: bytes = b"") -> tuple[DocContext | None, int]:
+    def decode_context(self, blob: bytes, key: bytes = b"") -> tuple[DocState | None, int]:
         cfg = self.translator.config.model
         return contextblob.decode(blob, self.name, self.version, cfg, self.translator.device, key)
 
-    def encode_context(self, context: DocContext | None, sentences: int, key: bytes = b"") -> bytes:
+    def encode_context(self, context: DocState | None, sentences: int, key: bytes = b"") -> bytes:
         return contextblob.encode(self.name, self.version, sentences, context, key)
 
     def summary(self) -> dict[str, object]:

@@ -30,7 +30,7 @@ from server.metrics import Metrics
 from server.registry import ModelRegistry, ServedModel
 from translator.config import DecodeConfig
 from translator.inference import Translation
-from translator.state import DocContext
+from translator.state import DocState
 
 log = logging.getLogger("server.access")
 
@@ -54,23 +54,23 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
 
     # ---------------------------------------------------------------- RPCs
 
-    def Translate(self, request: pb.TranslateRequest, context: grpc.ServicerContext) -> pb.TranslateResponse:
-        with _Call(self.metrics, "Translate", context) as call:  # label only known models: bounded cardinality
+    def Translate(self, request: pb.TranslateRequest, rpc: grpc.ServicerContext) -> pb.TranslateResponse:
+        with _Call(self.metrics, "Translate", rpc) as call:  # label only known models: bounded cardinality
             model = self.registry.get(request.model)
             call.model = model.name
-            doc, done = self._context(model, request.context)
+            doc, done = self._doc_state(model, request.context)
             translations, doc = self._translate(model, request, doc, call)
             call.sentences = len(translations)
             return self._response(model, translations, doc, done + len(translations))
 
     def TranslateStream(
-        self, requests: Iterator[pb.TranslateRequest], context: grpc.ServicerContext
+        self, requests: Iterator[pb.TranslateRequest], rpc: grpc.ServicerContext
     ) -> Iterator[pb.TranslateResponse]:
-        with _Call(self.metrics, "TranslateStream", context) as call:
+        with _Call(self.metrics, "TranslateStream", rpc) as call:
             model: ServedModel | None = None
-            doc: DocContext | None = None
+            doc: DocState | None = None
             done = 0
-            for i, request in enumerate(self.idle.limit(requests, context)):
+            for i, request in enumerate(self.idle.limit(requests, rpc)):
                 if i >= self.limits.max_stream_messages:
                     raise RequestError(
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -80,7 +80,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 if model is None:
                     model = self.registry.get(request.model)  # the stream stays on this version
                     call.model = model.name
-                    doc, done = self._context(model, request.context)
+                    doc, done = self._doc_state(model, request.context)
                 elif request.context:
                     raise invalid(f"stream message {i}: only the first message may carry a context")
                 elif request.model and request.model != model.name:
@@ -92,8 +92,8 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 call.sentences += len(translations)
                 yield self._response(model, translations, doc, done)
 
-    def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
-        with _Call(self.metrics, "ListModels", context):
+    def ListModels(self, request: pb.ListModelsRequest, rpc: grpc.ServicerContext) -> pb.ListModelsResponse:
+        with _Call(self.metrics, "ListModels", rpc):
             return pb.ListModelsResponse(
                 models=[pb.ModelInfo(**m.summary()) for m in self.registry.models()],  # type: ignore[arg-type]
                 default_model=self.registry.default,
@@ -101,16 +101,16 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
 
     # ---------------------------------------------------------------- shared
 
-    def _context(self, model: ServedModel, blob: bytes) -> tuple[DocContext | None, int]:
-        """The client's context (None and 0 sentences when it sent none)."""
+    def _doc_state(self, model: ServedModel, blob: bytes) -> tuple[DocState | None, int]:
+        """The document state in the client's context bytes (None and 0 sentences when it sent none)."""
         return model.decode_context(blob, self.context_key) if blob else (None, 0)
 
     def _translate(
-        self, model: ServedModel, request: pb.TranslateRequest, doc: DocContext | None, call: _Call
-    ) -> tuple[list[Translation], DocContext | None]:
+        self, model: ServedModel, request: pb.TranslateRequest, doc: DocState | None, call: _Call
+    ) -> tuple[list[Translation], DocState | None]:
         sentences = self._check_sentences(request.sentences)
         decode, max_length = self._check_options(model, request.options)
-        remaining = call.context.time_remaining()  # huge (not None) when the client set no deadline
+        remaining = call.rpc.time_remaining()  # huge (not None) when the client set no deadline
         cap = self.limits.max_request_seconds
         remaining = cap if remaining is None or remaining > cap else remaining
         job = Job(model, sentences, doc, decode, max_length, time.monotonic() + remaining)  # tokenizes, once
@@ -130,7 +130,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             ) from None
 
     def _response(
-        self, model: ServedModel, translations: list[Translation], doc: DocContext | None, sentences: int
+        self, model: ServedModel, translations: list[Translation], doc: DocState | None, sentences: int
     ) -> pb.TranslateResponse:
         return pb.TranslateResponse(
             translations=[
@@ -191,12 +191,12 @@ class IdleStreams:
         self._stop = threading.Event()
 
     def limit(
-        self, requests: Iterator[pb.TranslateRequest], context: grpc.ServicerContext
+        self, requests: Iterator[pb.TranslateRequest], rpc: grpc.ServicerContext
     ) -> Iterator[pb.TranslateRequest]:
         """`requests`, watched while the server waits for each; an idle cancel ends it as CANCELLED."""
         token = object()
         while True:
-            self._wait(token, context)
+            self._wait(token, rpc)
             try:
                 request = next(requests)
             except StopIteration:
@@ -208,9 +208,9 @@ class IdleStreams:
                     self._waiting.pop(token, None)
             yield request
 
-    def _wait(self, token: object, context: grpc.ServicerContext) -> None:
+    def _wait(self, token: object, rpc: grpc.ServicerContext) -> None:
         with self._lock:
-            self._waiting[token] = (time.monotonic() + self.timeout, context)
+            self._waiting[token] = (time.monotonic() + self.timeout, rpc)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="idle-streams", daemon=True)
                 self._thread.start()
@@ -222,19 +222,19 @@ class IdleStreams:
         while not self._stop.wait(min(1.0, self.timeout / 4)):
             now = time.monotonic()
             with self._lock:
-                idle = [(t, ctx) for t, (due, ctx) in self._waiting.items() if due <= now]
+                idle = [(t, rpc) for t, (due, rpc) in self._waiting.items() if due <= now]
                 for token, _ in idle:
                     del self._waiting[token]
-            for _, context in idle:
+            for _, rpc in idle:
                 log.info("stream idle for %.0f s: cancelled", self.timeout, extra={"event": "stream_idle"})
-                context.cancel()
+                rpc.cancel()
 
 
 class _Call:
     """One RPC's bookkeeping: status mapping, cancellation, metrics and the access log line."""
 
-    def __init__(self, metrics: Metrics, method: str, context: grpc.ServicerContext, model: str = "") -> None:
-        self.metrics, self.method, self.context = metrics, method, context
+    def __init__(self, metrics: Metrics, method: str, rpc: grpc.ServicerContext, model: str = "") -> None:
+        self.metrics, self.method, self.rpc = metrics, method, rpc
         self.model = model
         self.sentences = 0
         self.start = time.perf_counter()
@@ -250,7 +250,7 @@ class _Call:
         self.job = job
         if not self.watching:
             self.watching = True
-            if not self.context.add_callback(self._on_cancel):  # False: the RPC has already ended
+            if not self.rpc.add_callback(self._on_cancel):  # False: the RPC has already ended
                 self.cancelled = True
         if self.cancelled:
             raise RequestError(grpc.StatusCode.CANCELLED, "the client has gone away")
@@ -285,9 +285,9 @@ class _Call:
                 "model": self.model,
                 "sentences": self.sentences,
                 "ms": round(seconds * 1000, 2),
-                "peer": self.context.peer(),
+                "peer": self.rpc.peer(),
                 **({"error": message} if message else {}),
             },
         )
         if code not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
-            self.context.abort(code, message)  # raises: gRPC sends the status
+            self.rpc.abort(code, message)  # raises: gRPC sends the status

@@ -38,7 +38,7 @@ from translator.corpus import Document, read_corpus
 from translator.inference import Translator
 from translator.model import Seq2Seq, count_parameters
 from translator.shortlist import Shortlist
-from translator.state import DocContext, context_from_tensors, context_to_tensors
+from translator.state import DocState, state_from_tensors, state_to_tensors
 from translator.tokenizer import PAD_ID, Tokenizer
 
 log = logging.getLogger("training")
@@ -55,7 +55,7 @@ class ChunkLoss(nn.Module):
         super().__init__()
         self.model, self.label_smoothing = model, label_smoothing
 
-    def forward(self, slots: list[Slot], context: DocContext | None) -> tuple[Tensor, Tensor, DocContext | None]:
+    def forward(self, slots: list[Slot], context: DocState | None) -> tuple[Tensor, Tensor, DocState | None]:
         device = slots[0].src.device
         loss, tokens = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
         for slot in slots:
@@ -69,13 +69,13 @@ class ChunkLoss(nn.Module):
                 logits, slot.tgt_out[real], label_smoothing=self.label_smoothing, reduction="sum"
             )
             tokens = tokens + real.sum()
-            context = self.model.next_context(enc_final, out.state)
+            context = self.model.next_doc_state(enc_final, out.state)
         return loss, tokens, context
 
 
 def optimisation_step(
-    graph: nn.Module, optimizer: torch.optim.Optimizer, slots: list[Slot], context: DocContext | None, cfg: Config
-) -> tuple[Tensor, Tensor, float, DocContext | None]:
+    graph: nn.Module, optimizer: torch.optim.Optimizer, slots: list[Slot], context: DocState | None, cfg: Config
+) -> tuple[Tensor, Tensor, float, DocState | None]:
     """Forward over the slots, backward, clip, update: (loss sum, tokens, grad norm, detached context).
 
     The context leaves detached (truncated backpropagation) and in float32 (bf16 autocast made it).
@@ -134,7 +134,7 @@ class Run:
     shortlist: Shortlist | None  # rank 0 only: it alone validates and saves
     dev_docs: list[Document]
     reporter: Reporter
-    context: DocContext | None
+    context: DocState | None
     progress: Progress = dataclasses.field(default_factory=Progress)
 
 
@@ -213,7 +213,7 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         store.shortlist() if dist.is_main else None,
         _read_dev(cfg) if dist.is_main else [],
         Reporter(out_dir, cfg.train.tensorboard and dist.is_main, cfg.train.max_steps, cfg.train.max_minutes * 60),
-        model.empty_context(cfg.train.lanes, dist.device),
+        model.empty_doc_state(cfg.train.lanes, dist.device),
     )
     if resume:
         run.context = _restore(run, resume) or run.context
@@ -317,7 +317,7 @@ def _save_last(run: Run) -> None:
         "stream": run.stream.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "python_rng": random.getstate(),
-        "context": context_to_tensors(run.context) if run.context is not None else None,
+        "context": state_to_tensors(run.context) if run.context is not None else None,
     }
     ranks: list[Any] = [mine]
     if run.dist.enabled:
@@ -336,7 +336,7 @@ def _checkpoint(run: Run, extra: dict[str, Any], with_optimizer: bool) -> Checkp
     return Checkpoint(run.cfg, run.tokenizer.model_proto, run.model.state_dict(), optim, trainer, shortlist=lists)
 
 
-def _restore(run: Run, ckpt: Checkpoint) -> DocContext | None:
+def _restore(run: Run, ckpt: Checkpoint) -> DocState | None:
     """Load weights, optimizer, counters and (same world size) this rank's stream, RNG and context."""
     run.model.load_state_dict(ckpt.model)
     if ckpt.optimizer:
@@ -355,7 +355,7 @@ def _restore(run: Run, ckpt: Checkpoint) -> DocContext | None:
     torch.set_rng_state(mine["torch_rng"])
     random.setstate(_as_python_rng_state(mine["python_rng"]))
     log.info("resumed from %s at step %d", ckpt.path, run.progress.step)
-    return context_from_tensors(mine["context"], dist.device) if mine["context"] else None
+    return state_from_tensors(mine["context"], dist.device) if mine["context"] else None
 
 
 def _as_python_rng_state(state: Any) -> tuple[Any, ...]:

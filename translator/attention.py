@@ -32,12 +32,13 @@ class Attention(nn.Module):
             source n. Beam search keeps one copy of each source, not one per
             hypothesis: K times less to copy when sentences join or leave,
             and one (G*T x S) product per source instead of G small ones.
-            Returns context (B, T, Dv) and weights (B, T, S).
+            Returns the attended vector (B, T, Dv), the weighted sum of `values`
+            that the literature calls the context vector, and weights (B, T, S).
         """
         batch, steps, _ = query.shape
         grouped = query.reshape(keys.shape[0], -1, query.shape[-1])  # (N, G*T, Dq)
         scores = grouped.bmm(keys.transpose(1, 2))  # (N, G*T, S)
         scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = scores.softmax(dim=-1)
-        context = weights.bmm(values)  # (N, G*T, Dv)
-        return context.view(batch, steps, -1), weights.view(batch, steps, -1)
+        attended = weights.bmm(values)  # (N, G*T, Dv)
+        return attended.view(batch, steps, -1), weights.view(batch, steps, -1)

@@ -1,4 +1,4 @@
-"""LSTM decoder with attention and the document-context carry policy.
+"""LSTM decoder with attention and the document-state carry policy.
 
 One decoder, one code path: teacher forcing feeds the whole target in one
 LSTM call, and a search step is the same call with a target of length one.
@@ -20,7 +20,7 @@ from translator.state import EncoderOutput, LSTMState
 
 
 class Decoder(nn.Module):
-    """Embeddings -> LSTM -> attention -> tanh(W[context; h]) = attentional features."""
+    """Embeddings -> LSTM -> attention -> tanh(W[attended; h]) = attentional features."""
 
     def __init__(self, cfg: ModelConfig, embed: nn.Embedding) -> None:
         super().__init__()
@@ -83,6 +83,6 @@ class Decoder(nn.Module):
             out, (h, c) = self.lstm(emb, state.as_tuple())  # (B, T, Hd)
         else:
             out, h, c = run_lstm(self.lstm, emb, lengths, state.as_tuple(), self.fused_lstm)  # (B, T, Hd)
-        context, weights = self.attention(out, enc.keys, enc.states, enc.mask)  # (B, T, 2He)
-        features = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))  # (B, T, F)
+        attended, weights = self.attention(out, enc.keys, enc.states, enc.mask)  # (B, T, 2He)
+        features = torch.tanh(self.combine(torch.cat([attended, out], dim=-1)))  # (B, T, F)
         return self.dropout(features), LSTMState(h, c), weights

@@ -22,7 +22,7 @@ from translator.config import DecodeConfig
 from translator.model import Seq2Seq
 from translator.search import Hypothesis, NoHypothesisError, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
-from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState
+from translator.state import DocState, EncoderCarry, EncoderOutput, LSTMState
 from translator.tokenizer import Tokenizer
 
 
@@ -61,19 +61,19 @@ class Decoding:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def empty_context(self, batch: int) -> DocContext | None:
-        """Context of a document's first sentence (None for sentence-level models)."""
-        return self.model.empty_context(batch, self.device)
+    def empty_doc_state(self, batch: int) -> DocState | None:
+        """Document state of a document's first sentence (None for sentence-level models)."""
+        return self.model.empty_doc_state(batch, self.device)
 
-    def contexts(self, contexts: Sequence[DocContext | None]) -> DocContext | None:
-        """One batch of documents' contexts, the empty one for a document at its start (None: no context)."""
+    def doc_states(self, states: Sequence[DocState | None]) -> DocState | None:
+        """One batch of documents' states, the empty one for a document at its start (None: a sentence-level model)."""
         if not self.model.uses_context:
             return None
-        known = [context for context in contexts if context is not None]
-        if len(known) == len(contexts):  # all continue a document: nothing to allocate (the walk joins every step)
-            return DocContext.cat(known)
-        empty = self.empty_context(1)
-        return DocContext.cat([c if c is not None else empty for c in contexts]) if empty is not None else None
+        known = [state for state in states if state is not None]
+        if len(known) == len(states):  # all continue a document: nothing to allocate (the walk joins every step)
+            return DocState.cat(known)
+        empty = self.empty_doc_state(1)
+        return DocState.cat([s if s is not None else empty for s in states]) if empty is not None else None
 
     def stepper(self, decode: DecodeConfig, pieces: Sequence[list[int]] = ()) -> Stepper:
         """What a search over these sources steps: the model, or the model through their shortlist.
@@ -114,15 +114,15 @@ class Decoding:
     def prepare(
         self,
         pieces: Sequence[list[int]],
-        context: DocContext | None,
+        doc_state: DocState | None,
         decode: DecodeConfig,
         max_lengths: Sequence[int] | None = None,
     ) -> SearchStart:
-        """Encode a batch of tokenized sources, row i continuing row i of `context`, and set up its search."""
-        if context is None:
-            context = self.empty_context(len(pieces))
-        e = self.encode(pieces, context.encoder_carry if context else None, decode, max_lengths)
-        return SearchStart(e.enc, e.encoder_final, e.max_len, self.model.init_state(e.enc, context))
+        """Encode a batch of tokenized sources, row i continuing row i of `doc_state`, and set up its search."""
+        if doc_state is None:
+            doc_state = self.empty_doc_state(len(pieces))
+        e = self.encode(pieces, doc_state.encoder_carry if doc_state else None, decode, max_lengths)
+        return SearchStart(e.enc, e.encoder_final, e.max_len, self.model.init_state(e.enc, doc_state))
 
     @staticmethod
     def length_limits(lengths: Tensor, decode: DecodeConfig) -> Tensor:
@@ -133,12 +133,12 @@ class Decoding:
     def translate(
         self,
         pieces: Sequence[list[int]],
-        context: DocContext | None,
+        doc_state: DocState | None,
         decode: DecodeConfig,
         max_lengths: Sequence[int] | None = None,
-    ) -> tuple[list[Translation], DocContext | None]:
-        """One batch searched at once (no sentence joins it): translations and the contexts they leave."""
-        start = self.prepare(pieces, context, decode, max_lengths)
+    ) -> tuple[list[Translation], DocState | None]:
+        """One batch searched at once (no sentence joins it): translations and the document states they leave."""
+        start = self.prepare(pieces, doc_state, decode, max_lengths)
         nbest = beam_search(
             self.stepper(decode, pieces),
             start.enc,
@@ -152,8 +152,8 @@ class Decoding:
 
     def finish(
         self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
-    ) -> tuple[list[Translation], DocContext | None]:
-        """Translations of finished searches, and the context each best hypothesis leaves.
+    ) -> tuple[list[Translation], DocState | None]:
+        """Translations of finished searches, and the document state each best hypothesis leaves.
 
         A search that ended with no hypothesis (its scores went NaN: `search.BeamSearch`) is
         an error of that sentence, reported as one, not an IndexError from deep inside.
@@ -162,7 +162,7 @@ class Decoding:
         if empty:
             raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
-        return [self._to_translation(h) for h in nbest], self.model.next_context(encoder_final, best_states)
+        return [self._to_translation(h) for h in nbest], self.model.next_doc_state(encoder_final, best_states)
 
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]

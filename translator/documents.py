@@ -47,7 +47,7 @@ from translator.config import DecodeConfig
 from translator.decoding import Decoding, Translation
 from translator.search import BeamSearch, Hypothesis
 from translator.shortlist import ShortlistStepper
-from translator.state import DocContext, EncoderCarry, EncoderOutput
+from translator.state import DocState, EncoderCarry, EncoderOutput
 
 LOOKAHEAD = 4  # sentences per document encoded before they are needed
 WINDOW = 10_000  # sentences `translate_in_order` reads ahead of what it has given back
@@ -61,7 +61,7 @@ class Document(Protocol):
 
     pieces: list[list[int]]  # its sentences' token ids
     results: list[Translation]  # its sentences translated so far
-    context: DocContext | None  # what its last translated sentence left (None: the document's start)
+    context: DocState | None  # what its last translated sentence left (None: the document's start)
 
 
 D = TypeVar("D", bound=Document)
@@ -104,7 +104,7 @@ class DocumentSearch(Generic[D]):
 
         `max_lengths` caps each one's output at that many pieces plus EOS (0: the length rule alone).
         """
-        context = self.decoding.contexts([doc.context for doc in docs])
+        context = self.decoding.doc_states([doc.context for doc in docs])
         carry = context.encoder_carry if context is not None else None
         encoded = self.decoding.encode([next_sentence(doc) for doc in docs], carry, self.decode, max_lengths)
         rows = torch.arange(len(docs), device=encoded.max_len.device).unsqueeze(1)
@@ -113,7 +113,7 @@ class DocumentSearch(Generic[D]):
 
     def join_encoded(self, docs: list[D], enc: EncoderOutput, carries: list[EncoderCarry], max_len: Tensor) -> None:
         """Each document's next sentence, already encoded (`enc`, `carries`, `max_len`), enters the search."""
-        self._add(docs, enc, carries, max_len, self.decoding.contexts([doc.context for doc in docs]))
+        self._add(docs, enc, carries, max_len, self.decoding.doc_states([doc.context for doc in docs]))
 
     def _add(
         self,
@@ -121,7 +121,7 @@ class DocumentSearch(Generic[D]):
         enc: EncoderOutput,
         carries: list[EncoderCarry],
         max_len: Tensor,
-        context: DocContext | None,
+        context: DocState | None,
     ) -> None:
         state = self.decoding.model.init_state(enc, context)
         if self.shortlist is not None:  # score what the newcomers and the live sentences may produce
@@ -170,7 +170,7 @@ class _Lane:
     doc: int
     pieces: list[list[int]]
     encoder_carry: EncoderCarry | None  # what encoding its next sentence continues from
-    context: DocContext | None = None  # what its last translated sentence left (None: the start)
+    context: DocState | None = None  # what its last translated sentence left (None: the start)
     encoded: collections.deque[_Encoded] = field(default_factory=collections.deque)
     n_encoded: int = 0  # sentences encoded so far: translated, in the search, or waiting
     results: list[Translation] = field(default_factory=list)
@@ -249,7 +249,7 @@ class DocumentWalk:
             if not pieces:
                 empty.append(key)
                 continue
-            start = self.decoding.empty_context(1)
+            start = self.decoding.empty_doc_state(1)
             lane = _Lane(key, pieces, start.encoder_carry if start is not None else None)
             self.lanes.append(lane)
             opened.append(lane)
@@ -369,7 +369,7 @@ def translate_in_order(
 def rounds(
     docs: Sequence[Sequence[T]],
     batch_size: int,
-    run: Callable[[list[T], DocContext | None], tuple[list[R], DocContext | None]],
+    run: Callable[[list[T], DocState | None], tuple[list[R], DocState | None]],
 ) -> list[list[R]]:
     """`run` over documents in lock-step rounds: item i of up to `batch_size` documents as one batch.
 
@@ -388,7 +388,7 @@ def rounds(
     results: list[list[R]] = [[] for _ in docs]
     for start in range(0, len(order), batch_size):
         group = [i for i in order[start : start + batch_size] if docs[i]]
-        context: DocContext | None = None
+        context: DocState | None = None
         for pos in range(len(docs[group[0]]) if group else 0):
             active = [i for i in group if len(docs[i]) > pos]
             if context is not None:

@@ -33,7 +33,7 @@ from translator.decoding import Decoding, Translation
 from translator.documents import WINDOW, rounds, translate_all, translate_in_order
 from translator.model import Seq2Seq
 from translator.shortlist import Shortlist
-from translator.state import DocContext
+from translator.state import DocState
 from translator.tokenizer import PAD_ID, Tokenizer
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ class Forced:
     tokens: Tensor  # the forced output pieces (EOS last)
     log_probs: Tensor
     mask: Tensor  # True on real tokens
-    context: DocContext | None  # what each row leaves for its document's next sentence
+    context: DocState | None  # what each row leaves for its document's next sentence
 
 
 class Translator:
@@ -106,7 +106,7 @@ class Translator:
         """Replace LSTM and Linear weights by int8 ones, activations quantized on the fly.
 
         Embeddings stay float; the tied output layer gets its own int8 copy.
-        The carried document context stays float32, so contexts are
+        The carried document state stays float32, so document states are
         interchangeable with a float model of the same checkpoint (up to
         rounding).
         """
@@ -123,25 +123,25 @@ class Translator:
     def trained_context(self) -> ContextMode:
         return self.model.cfg.context
 
-    def empty_context(self, batch: int) -> DocContext | None:
-        return self.decoding.empty_context(batch)
+    def empty_doc_state(self, batch: int) -> DocState | None:
+        return self.decoding.empty_doc_state(batch)
 
     @torch.inference_mode()
     def translate_sentences(
         self,
         sources: Sequence[str],
-        context: DocContext | None,
+        doc_state: DocState | None,
         decode: DecodeConfig | None = None,
         max_lengths: Sequence[int] | None = None,
-    ) -> tuple[list[Translation], DocContext | None]:
-        """Translate one batch; row i continues row i of `context` (None: new documents).
+    ) -> tuple[list[Translation], DocState | None]:
+        """Translate one batch; row i continues row i of `doc_state` (None: new documents).
 
         `max_lengths` caps row i's output at that many pieces plus EOS (0: no
-        cap beyond the length rule). Returns the translations and the context
-        each row leaves for its document's next sentence.
+        cap beyond the length rule). Returns the translations and the document
+        state each row leaves for its document's next sentence.
         """
         decode = decode or self.config.decode
-        return self.decoding.translate(self.tokenizer.encode_batch(sources), context, decode, max_lengths)
+        return self.decoding.translate(self.tokenizer.encode_batch(sources), doc_state, decode, max_lengths)
 
     def translate_documents(
         self,
@@ -189,10 +189,10 @@ class Translator:
         """(log-probability, target tokens) of every reference in documents of (source, target) pairs."""
 
         def run(
-            pairs: list[tuple[str, str]], ctx: DocContext | None
-        ) -> tuple[list[tuple[float, int]], DocContext | None]:
-            lp, n, ctx = self.force([p[0] for p in pairs], [p[1] for p in pairs], ctx)
-            return list(zip(lp.tolist(), n.tolist(), strict=True)), ctx
+            pairs: list[tuple[str, str]], doc_state: DocState | None
+        ) -> tuple[list[tuple[float, int]], DocState | None]:
+            lp, n, doc_state = self.force([p[0] for p in pairs], [p[1] for p in pairs], doc_state)
+            return list(zip(lp.tolist(), n.tolist(), strict=True)), doc_state
 
         return self._in_lanes(docs, context, lambda lanes: rounds(lanes, self.config.decode.batch_size, run))
 
@@ -213,31 +213,32 @@ class Translator:
 
     @torch.inference_mode()
     def force(
-        self, sources: Sequence[str], targets: Sequence[str], context: DocContext | None
-    ) -> tuple[Tensor, Tensor, DocContext | None]:
-        """Teacher-force `targets`: their log-probabilities (B,), token counts (B,), next context.
+        self, sources: Sequence[str], targets: Sequence[str], doc_state: DocState | None
+    ) -> tuple[Tensor, Tensor, DocState | None]:
+        """Teacher-force `targets`: their log-probabilities (B,), token counts (B,), next document state.
 
         Used to score contrastive variants, and to push a known context
         (source and reference translation) through the model.
         """
-        forced = self.force_tokens(sources, targets, context)
+        forced = self.force_tokens(sources, targets, doc_state)
         return forced.log_probs.sum(1), forced.mask.sum(1), forced.context
 
     @torch.inference_mode()
-    def force_tokens(self, sources: Sequence[str], targets: Sequence[str], context: DocContext | None) -> Forced:
+    def force_tokens(self, sources: Sequence[str], targets: Sequence[str], doc_state: DocState | None) -> Forced:
         """Teacher-force `targets`, keeping every token's log-probability (what CXMI compares)."""
-        if context is None:
-            context = self.empty_context(len(sources))
+        if doc_state is None:
+            doc_state = self.empty_doc_state(len(sources))
         src, src_len = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)
         tgt_in, tgt_out = zip(*(target_io(ids) for ids in self.tokenizer.encode_batch(targets)), strict=True)
         tgt_in_t, tgt_len = pad_batch(tgt_in, self.device)
         tgt_out_t, _ = pad_batch(tgt_out, self.device)
-        enc, enc_final = self.model.encode(src, src_len, context.encoder_carry if context else None)
-        out = self.model.decode(tgt_in_t, tgt_len, self.model.init_state(enc, context), enc)
+        enc, enc_final = self.model.encode(src, src_len, doc_state.encoder_carry if doc_state else None)
+        out = self.model.decode(tgt_in_t, tgt_len, self.model.init_state(enc, doc_state), enc)
         log_probs = self.model.logits(out.features).log_softmax(-1)  # (B, T, V)
         token_lp = log_probs.gather(-1, tgt_out_t.unsqueeze(-1)).squeeze(-1)  # (B, T)
         real = tgt_out_t.ne(PAD_ID)
-        return Forced(tgt_out_t, token_lp.masked_fill(~real, 0.0), real, self.model.next_context(enc_final, out.state))
+        following = self.model.next_doc_state(enc_final, out.state)
+        return Forced(tgt_out_t, token_lp.masked_fill(~real, 0.0), real, following)
 
 
 def quantize_int8(module: M) -> M:

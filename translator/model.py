@@ -2,16 +2,16 @@
 
 Everything that runs the network goes through four methods:
 
-- `encode(src, lengths, carry)` -> EncoderOutput (+ the encoder's part of the next context)
-- `init_state(enc, context)` -> the decoder's initial state
+- `encode(src, lengths, carry)` -> EncoderOutput (+ the encoder's part of the next document state)
+- `init_state(enc, doc_state)` -> the decoder's initial state, continuing the document state
 - `step(prev_tokens, state, enc)` -> log-probabilities of the next token and the new state
 - `decode(tgt_in, lengths, state, enc)` -> features of a whole target (teacher forcing)
 
 Greedy and beam search call `step`; training and scoring call `decode`;
-both are the same `Decoder.forward`. `next_context` turns one sentence's
-final states into the context of the next sentence of its document.
+both are the same `Decoder.forward`. `next_doc_state` turns one sentence's
+final states into the document state (`DocState`) of the next sentence of its document.
 
-With `context: attend` the context also holds a memory of the newest source
+With `context: attend` the document state also holds a memory of the newest source
 tokens of earlier sentences. `encode` puts them in front of the current
 sentence's states, so the decoder's one attention covers both, and nothing
 downstream (search, scoring, serving) needs to know. A learned tag added to
@@ -29,7 +29,7 @@ from translator.config import ModelConfig
 from translator.decoder import Decoder
 from translator.encoder import Encoder
 from translator.output import OutputRows, StepOutput
-from translator.state import DocContext, EncoderCarry, EncoderOutput, LSTMState, Memory
+from translator.state import DocState, EncoderCarry, EncoderOutput, LSTMState, Memory
 from translator.tokenizer import PAD_ID
 
 
@@ -71,13 +71,13 @@ class Seq2Seq(nn.Module):
             self.encoder.embed.weight[PAD_ID].zero_()
             self.decoder.embed.weight[PAD_ID].zero_()
 
-    def empty_context(self, batch: int, device: torch.device | str = "cpu") -> DocContext | None:
-        """Context of a document's first sentence (None for sentence-level models)."""
+    def empty_doc_state(self, batch: int, device: torch.device | str = "cpu") -> DocState | None:
+        """Document state of a document's first sentence (None for sentence-level models)."""
         if not self.uses_context:
             return None
         c = self.cfg
         memory = Memory.empty(batch, c.memory_tokens, 2 * c.enc_hidden, device) if c.context == "attend" else None
-        return DocContext(
+        return DocState(
             LSTMState.zeros(c.enc_layers, batch, c.enc_hidden, device),
             LSTMState.zeros(c.dec_layers, batch, c.dec_hidden, device),
             memory,
@@ -86,7 +86,7 @@ class Seq2Seq(nn.Module):
     def encode(self, src: Tensor, lengths: Tensor, carry: EncoderCarry | None) -> tuple[EncoderOutput, EncoderCarry]:
         """Encode (B, S) sources; also returns what the encoder leaves for the next sentence.
 
-        It continues from `carry` (a `DocContext.encoder_carry`), never from the
+        It continues from `carry` (a `DocState.encoder_carry`), never from the
         decoder's state: a document's sources can thus all be encoded before
         any of them is translated.
         """
@@ -102,8 +102,8 @@ class Seq2Seq(nn.Module):
         kept = Memory.newest(torch.cat([memory.states.to(states.dtype), states], 1), all_mask, self.cfg.memory_tokens)
         return EncoderOutput(all_states, all_keys, all_mask, summary), EncoderCarry(forward_final, kept)
 
-    def init_state(self, enc: EncoderOutput, context: DocContext | None) -> LSTMState:
-        return self.decoder.init_state(enc, context.decoder if context else None)
+    def init_state(self, enc: EncoderOutput, doc_state: DocState | None) -> LSTMState:
+        return self.decoder.init_state(enc, doc_state.decoder if doc_state else None)
 
     def step(
         self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput, output: OutputRows | None = None
@@ -129,9 +129,9 @@ class Seq2Seq(nn.Module):
         """(..., F) -> (..., V). Kept separate so training projects only real tokens."""
         return self.output(features)
 
-    def next_context(self, encoder: EncoderCarry, decoder_final: LSTMState) -> DocContext | None:
-        """The context a sentence leaves for the next sentence of its document."""
-        return DocContext(encoder.state, decoder_final, encoder.memory) if self.uses_context else None
+    def next_doc_state(self, encoder: EncoderCarry, decoder_final: LSTMState) -> DocState | None:
+        """The document state a sentence leaves for the next sentence of its document."""
+        return DocState(encoder.state, decoder_final, encoder.memory) if self.uses_context else None
 
 
 def count_parameters(model: nn.Module) -> int:

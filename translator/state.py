@@ -1,8 +1,8 @@
 """Values that flow between the model's steps, owned by the caller.
 
 Nothing here lives on an `nn.Module`: the encoder output, the decoder state
-and the document context are plain immutable values. That is what lets beam
-search reorder them, a document carry them to its next sentence, training
+and the document state (`DocState`) are plain immutable values. That is what
+lets beam search reorder them, a document carry them to its next sentence, training
 detach them every few sentences, and a server run two batches at once.
 
 Batch layout: LSTM states are `(layers, batch, hidden)` as `nn.LSTM` wants
@@ -118,7 +118,7 @@ class Memory:
 
     A fixed number N of slots, right-aligned: the newest token is last, and
     unused slots (the start of a document) are masked out. Fixed N keeps every
-    context the same shape, so contexts batch, checkpoint and serialise
+    document state the same shape, so states batch, checkpoint and serialise
     like the LSTM states do.
 
     Shapes: states (B, N, 2*He) encoder outputs; mask (B, N) bool, True on real tokens.
@@ -182,8 +182,11 @@ class EncoderCarry:
 
 
 @dataclass(frozen=True)
-class DocContext:
-    """What one sentence hands to the next sentence of the same document.
+class DocState:
+    """The document state: what one sentence hands to the next sentence of the same document.
+
+    (The product calls carrying it "document context", as in `context: carry`
+    and the request's `context` bytes; in code it is the document state.)
 
     `encoder` is the final state of the encoder's forward LSTM (it initialises
     the next sentence's forward pass); `decoder` is the decoder's state after
@@ -206,55 +209,55 @@ class DocContext:
         """The part the encoder continues from: it never depends on what the decoder produced."""
         return EncoderCarry(self.encoder, self.memory)
 
-    def _map(self, state: Callable[[LSTMState], LSTMState], memory: Callable[[Memory], Memory]) -> DocContext:
-        return DocContext(state(self.encoder), state(self.decoder), memory(self.memory) if self.memory else None)
+    def _map(self, state: Callable[[LSTMState], LSTMState], memory: Callable[[Memory], Memory]) -> DocState:
+        return DocState(state(self.encoder), state(self.decoder), memory(self.memory) if self.memory else None)
 
-    def index_select(self, index: Tensor) -> DocContext:
+    def index_select(self, index: Tensor) -> DocState:
         return self._map(lambda s: s.index_select(index), lambda m: m.index_select(index))
 
-    def detach(self) -> DocContext:
+    def detach(self) -> DocState:
         return self._map(LSTMState.detach, Memory.detach)
 
-    def float(self) -> DocContext:
+    def float(self) -> DocState:
         return self._map(LSTMState.float, Memory.float)
 
-    def where(self, keep: Tensor, other: DocContext) -> DocContext:
+    def where(self, keep: Tensor, other: DocState) -> DocState:
         memory = self.memory.where(keep, other.memory) if self.memory and other.memory else None
-        return DocContext(self.encoder.where(keep, other.encoder), self.decoder.where(keep, other.decoder), memory)
+        return DocState(self.encoder.where(keep, other.encoder), self.decoder.where(keep, other.decoder), memory)
 
-    def reset(self, start: Tensor) -> DocContext:
+    def reset(self, start: Tensor) -> DocState:
         """Zero the rows where `start` (B,) is True: those lanes begin a new document."""
         zero = self._map(_zeros_like, lambda m: Memory(torch.zeros_like(m.states), torch.zeros_like(m.mask)))
         return zero.where(start, self)
 
     @staticmethod
-    def cat(contexts: list[DocContext]) -> DocContext:
-        encoder = EncoderCarry.cat([c.encoder_carry for c in contexts])
-        return DocContext(encoder.state, LSTMState.cat([c.decoder for c in contexts]), encoder.memory)
+    def cat(states: list[DocState]) -> DocState:
+        encoder = EncoderCarry.cat([s.encoder_carry for s in states])
+        return DocState(encoder.state, LSTMState.cat([s.decoder for s in states]), encoder.memory)
 
 
 def _zeros_like(state: LSTMState) -> LSTMState:
     return LSTMState(torch.zeros_like(state.h), torch.zeros_like(state.c))
 
 
-CONTEXT_KEYS = ("encoder_h", "encoder_c", "decoder_h", "decoder_c")
+STATE_KEYS = ("encoder_h", "encoder_c", "decoder_h", "decoder_c")
 MEMORY_KEYS = ("memory", "memory_mask")
 
 
-def context_to_tensors(context: DocContext) -> dict[str, Tensor]:
+def state_to_tensors(state: DocState) -> dict[str, Tensor]:
     """Plain float tensors (for checkpoints and the serving context blob); the mask becomes 0/1."""
-    parts = [context.encoder.h, context.encoder.c, context.decoder.h, context.decoder.c]
-    keys = list(CONTEXT_KEYS)
-    if context.memory is not None:
-        parts += [context.memory.states, context.memory.mask.float()]
+    parts = [state.encoder.h, state.encoder.c, state.decoder.h, state.decoder.c]
+    keys = list(STATE_KEYS)
+    if state.memory is not None:
+        parts += [state.memory.states, state.memory.mask.float()]
         keys += MEMORY_KEYS
     return {k: t.detach().cpu() for k, t in zip(keys, parts, strict=True)}
 
 
-def context_from_tensors(tensors: dict[str, Tensor], device: torch.device | str = "cpu") -> DocContext:
-    """Inverse of `context_to_tensors`."""
-    eh, ec, dh, dc = (tensors[k].to(device) for k in CONTEXT_KEYS)
+def state_from_tensors(tensors: dict[str, Tensor], device: torch.device | str = "cpu") -> DocState:
+    """Inverse of `state_to_tensors`."""
+    eh, ec, dh, dc = (tensors[k].to(device) for k in STATE_KEYS)
     memory = None
     if "memory" in tensors:
         memory = Memory(tensors["memory"].to(device), tensors["memory_mask"].to(device) > 0.5)
-    return DocContext(LSTMState(eh, ec), LSTMState(dh, dc), memory)
+    return DocState(LSTMState(eh, ec), LSTMState(dh, dc), memory)

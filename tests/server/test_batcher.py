@@ -14,7 +14,7 @@ from server.batcher import Batcher, BatchStats, Job
 from server.errors import RequestError
 from server.registry import FileStamp, ServedModel, load_model
 from tests.synthetic import make_documents
-from translator.state import DocContext, LSTMState
+from translator.state import DocState, LSTMState
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_a_document_cancelled_midway_stops_running(model: ServedModel) -> None:
 
 def test_a_failing_batch_fails_its_jobs_and_the_worker_survives(model: ServedModel) -> None:
     batcher = Batcher(max_batch_size=8, max_wait_ms=0)
-    wrong = DocContext(LSTMState.zeros(1, 1, 7), LSTMState.zeros(1, 1, 7))  # hidden sizes the model lacks
+    wrong = DocState(LSTMState.zeros(1, 1, 7), LSTMState.zeros(1, 1, 7))  # hidden sizes the model lacks
     bad = batcher.submit(Job(model, ["a ."], wrong, model.translator.config.decode))
     with pytest.raises(RuntimeError):
         bad.future.result(timeout=10)
@@ -186,14 +186,14 @@ def test_a_running_shortlist_search_rebuilds_its_set_over_the_live_sentences(
     assert with_dog[-1] == sorted(needs[long] | needs[dog])  # `wide` left: rebuilt without its pieces
 
 
-def poisoned_context(model: ServedModel) -> DocContext:
+def poisoned_context(model: ServedModel) -> DocState:
     """A NaN decoder state (what +-3e38 became inside the model, issue 15): every score of its search is NaN."""
     import torch
 
-    empty = model.translator.empty_context(1)
+    empty = model.translator.empty_doc_state(1)
     assert empty is not None
     h = torch.full_like(empty.decoder.h, float("nan"))
-    return DocContext(empty.encoder, LSTMState(h, empty.decoder.c), empty.memory)
+    return DocState(empty.encoder, LSTMState(h, empty.decoder.c), empty.memory)
 
 
 def test_a_request_whose_scores_go_non_finite_fails_alone(model: ServedModel) -> None:
@@ -213,7 +213,7 @@ def test_a_request_whose_scores_go_non_finite_fails_alone(model: ServedModel) ->
 
 def test_a_job_that_cannot_start_fails_alone_in_its_admission_group(model: ServedModel) -> None:
     batcher = Batcher(max_batch_size=2, max_wait_ms=2000)  # admitted together, encoded as one group
-    wrong = DocContext(LSTMState.zeros(1, 1, 7), LSTMState.zeros(1, 1, 7))  # hidden sizes the model lacks
+    wrong = DocState(LSTMState.zeros(1, 1, 7), LSTMState.zeros(1, 1, 7))  # hidden sizes the model lacks
     bad = batcher.submit(Job(model, ["a ."], wrong, model.translator.config.decode))
     good = batcher.submit(job(model, ["look at that cow ."]))
     with pytest.raises(RuntimeError):

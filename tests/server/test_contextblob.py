@@ -14,17 +14,17 @@ from server import contextblob
 from server.errors import RequestError
 from server.gen import translator_pb2 as pb
 from translator.config import ModelConfig
-from translator.state import DocContext, LSTMState, context_to_tensors
+from translator.state import DocState, LSTMState, state_to_tensors
 
 CFG = ModelConfig(enc_layers=2, enc_hidden=3, dec_layers=1, dec_hidden=4)
 
 
-def context(seed: int = 0) -> DocContext:
+def context(seed: int = 0) -> DocState:
     """Hidden states in [-1, 1] (tanh outputs), cell states unbounded: what an LSTM leaves."""
     g = torch.Generator().manual_seed(seed)
     enc = LSTMState(torch.randn(2, 1, 3, generator=g).tanh(), 3 * torch.randn(2, 1, 3, generator=g))
     dec = LSTMState(torch.randn(1, 1, 4, generator=g).tanh(), 3 * torch.randn(1, 1, 4, generator=g))
-    return DocContext(enc, dec)
+    return DocState(enc, dec)
 
 
 def refused(blob: bytes, model: str = "m", version: str = "v1", cfg: ModelConfig = CFG) -> RequestError:
@@ -143,7 +143,7 @@ def test_states_no_lstm_can_reach_are_refused_and_the_bounds_are_inclusive() -> 
     for name, value in ACCEPTED:  # the bounds themselves, subnormals and large cell states pass
         decoded, _ = contextblob.decode(with_values(name, value), "m", "v1", CFG)
         assert decoded is not None
-        assert float(context_to_tensors(decoded)[name].flatten()[0]) == float(np.float32(value))
+        assert float(state_to_tensors(decoded)[name].flatten()[0]) == float(np.float32(value))
 
 
 def test_the_sentence_counter_is_bounded() -> None:

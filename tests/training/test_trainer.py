@@ -69,7 +69,7 @@ def test_training_lanes_equal_sentence_by_sentence_scoring(trained_run: Path, tm
     stream = DocumentStream(open_store(write_store(tmp_path / "s", encoded, t.tokenizer.model_proto, recipe)), 6, 0)
     graph = ChunkLoss(t.model, label_smoothing=0.0).eval()
     with torch.no_grad():
-        loss, tokens, _ = graph([stream.next_slot(), stream.next_slot()], t.model.empty_context(6))
+        loss, tokens, _ = graph([stream.next_slot(), stream.next_slot()], t.model.empty_doc_state(6))
     forced = t.force_documents([list(zip(d.sources, d.targets, strict=True)) for d in docs])
     assert float(loss) == pytest.approx(-sum(lp for doc in forced for lp, _ in doc), rel=1e-4)
     assert int(tokens) == sum(n for doc in forced for _, n in doc)

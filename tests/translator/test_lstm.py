@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tests.conftest import tiny_config
 from translator.lstm import run_lstm, use_fused
 from translator.model import Seq2Seq
-from translator.state import DocContext
+from translator.state import DocState
 
 
 @pytest.mark.parametrize("fused", [False, True])
@@ -83,7 +83,7 @@ def test_fused_training_pass_equals_the_scan(carry: bool) -> None:
         model.zero_grad()
         enc, enc_final = model.encode(src, src_len, context.encoder_carry if context else None)
         out = model.decode(tgt, tgt_len, model.init_state(enc, context), enc)
-        following = model.next_context(enc_final, out.state)
+        following = model.next_doc_state(enc_final, out.state)
         assert following is not None
         loss = model.logits(out.features).log_softmax(-1).gather(-1, tgt.unsqueeze(-1)).sum()
         # Through the final states too: the next sentence's gradient reaches this one through them.
@@ -100,11 +100,11 @@ def test_fused_training_pass_equals_the_scan(carry: bool) -> None:
         torch.testing.assert_close(grad, scan_grads[name], atol=1e-5, rtol=1e-4, msg=name)
 
 
-def _random_context(model: Seq2Seq) -> DocContext:
-    empty = model.empty_context(4)
+def _random_context(model: Seq2Seq) -> DocState:
+    empty = model.empty_doc_state(4)
     assert empty is not None
-    return DocContext(*(type(s)(torch.randn_like(s.h), torch.randn_like(s.c)) for s in (empty.encoder, empty.decoder)))
+    return DocState(*(type(s)(torch.randn_like(s.h), torch.randn_like(s.c)) for s in (empty.encoder, empty.decoder)))
 
 
-def _tensors(context: DocContext) -> list[torch.Tensor]:
+def _tensors(context: DocState) -> list[torch.Tensor]:
     return [context.encoder.h, context.encoder.c, context.decoder.h, context.decoder.c]

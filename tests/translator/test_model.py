@@ -8,11 +8,11 @@ import torch
 from tests.conftest import tiny_config
 from translator.batch import pad_batch
 from translator.model import Seq2Seq
-from translator.state import DocContext, EncoderCarry
+from translator.state import DocState, EncoderCarry
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
-def carry_of(context: DocContext | None) -> EncoderCarry | None:
+def carry_of(context: DocState | None) -> EncoderCarry | None:
     """What `encode` continues from (None for sentence-level models, whose contexts are None)."""
     return context.encoder_carry if context is not None else None
 
@@ -30,7 +30,7 @@ TARGETS = [[BOS_ID, 12, 13, 14], [BOS_ID, 15], [BOS_ID, 16, 17]]
 def test_encoder_shapes_and_mask() -> None:
     m = model()
     src, lengths = pad_batch(SOURCES)
-    enc, carry = m.encode(src, lengths, carry_of(m.empty_context(3)))
+    enc, carry = m.encode(src, lengths, carry_of(m.empty_doc_state(3)))
     assert enc.states.shape == (3, 5, 64) and enc.keys.shape == (3, 5, 64) and enc.summary.shape == (3, 64)
     assert enc.mask.tolist() == [[True] * 5, [True] * 3 + [False] * 2, [True] * 2 + [False] * 3]
     assert torch.all(enc.states[1, 3:] == 0) and torch.all(enc.states[2, 2:] == 0)
@@ -42,12 +42,12 @@ def test_padding_does_not_change_a_sentence() -> None:
     m = model()
     with torch.no_grad():
         src, lengths = pad_batch(SOURCES)
-        enc, _ = m.encode(src, lengths, carry_of(m.empty_context(3)))
-        alone, _ = m.encode(*pad_batch(SOURCES[2:]), carry_of(m.empty_context(1)))
+        enc, _ = m.encode(src, lengths, carry_of(m.empty_doc_state(3)))
+        alone, _ = m.encode(*pad_batch(SOURCES[2:]), carry_of(m.empty_doc_state(1)))
         torch.testing.assert_close(enc.states[2, :2], alone.states[0], atol=1e-6, rtol=1e-5)
         tgt, tgt_len = pad_batch(TARGETS)
-        batch = m.decode(tgt, tgt_len, m.init_state(enc, m.empty_context(3)), enc)
-        single = m.decode(*pad_batch(TARGETS[2:]), m.init_state(alone, m.empty_context(1)), alone)
+        batch = m.decode(tgt, tgt_len, m.init_state(enc, m.empty_doc_state(3)), enc)
+        single = m.decode(*pad_batch(TARGETS[2:]), m.init_state(alone, m.empty_doc_state(1)), alone)
     torch.testing.assert_close(batch.features[2, :3], single.features[0], atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(batch.state.h[:, 2], single.state.h[:, 0], atol=1e-6, rtol=1e-5)
 
@@ -67,7 +67,7 @@ def test_teacher_forcing_equals_the_step_loop(context: str) -> None:
     m = model(context)
     with torch.no_grad():
         src, lengths = pad_batch(SOURCES)
-        ctx = m.empty_context(3)
+        ctx = m.empty_doc_state(3)
         enc, _ = m.encode(src, lengths, carry_of(ctx))
         tgt, tgt_len = pad_batch(TARGETS)
         forced = m.decode(tgt, tgt_len, m.init_state(enc, ctx), enc)
@@ -101,14 +101,14 @@ def test_context_changes_the_next_sentence_only_in_carry_mode() -> None:
         m = model(context)
         with torch.no_grad():
             src, lengths = pad_batch(SOURCES[:1])
-            enc0, enc_final = m.encode(src, lengths, carry_of(m.empty_context(1)))
-            dec = m.decode(*pad_batch(TARGETS[:1]), m.init_state(enc0, m.empty_context(1)), enc0)
-            carried = m.next_context(enc_final, dec.state)
+            enc0, enc_final = m.encode(src, lengths, carry_of(m.empty_doc_state(1)))
+            dec = m.decode(*pad_batch(TARGETS[:1]), m.init_state(enc0, m.empty_doc_state(1)), enc0)
+            carried = m.next_doc_state(enc_final, dec.state)
             assert (carried is not None) == should_change
-            enc_a, _ = m.encode(src, lengths, carry_of(m.empty_context(1)))
+            enc_a, _ = m.encode(src, lengths, carry_of(m.empty_doc_state(1)))
             enc_b, _ = m.encode(src, lengths, carry_of(carried))
             differs = not torch.allclose(enc_a.states, enc_b.states)
-            differs |= not torch.allclose(m.init_state(enc_a, m.empty_context(1)).h, m.init_state(enc_b, carried).h)
+            differs |= not torch.allclose(m.init_state(enc_a, m.empty_doc_state(1)).h, m.init_state(enc_b, carried).h)
         assert differs == should_change
 
 
@@ -144,9 +144,9 @@ def test_attend_puts_earlier_sentences_tokens_in_front_and_uses_them() -> None:
     slots = m.cfg.memory_tokens
     with torch.no_grad():
         first_src, first_len = pad_batch([[5, 6, 7, EOS_ID], [8, 9, 10, 11, 12, EOS_ID]])
-        _, carry = m.encode(first_src, first_len, carry_of(m.empty_context(2)))
+        _, carry = m.encode(first_src, first_len, carry_of(m.empty_doc_state(2)))
         assert carry.memory is not None and carry.memory.mask.sum(1).tolist() == [4, 6]
-        context = m.next_context(carry, m.empty_context(2).decoder)  # type: ignore[union-attr]
+        context = m.next_doc_state(carry, m.empty_doc_state(2).decoder)  # type: ignore[union-attr]
         src, lengths = pad_batch([[13, 14, EOS_ID], [13, 14, EOS_ID]])
         enc, _ = m.encode(src, lengths, carry_of(context))
         assert enc.states.shape[1] == slots + 3 and enc.mask[:, slots:].all()
