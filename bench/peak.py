@@ -97,7 +97,7 @@ def main() -> None:
     ]
     src = sum(len(ids) + 1 for ids in t.tokenizer.encode_batch([s for s, _ in sample])) / len(sample)  # + EOS
     tgt = sum(len(ids) + 1 for ids in t.tokenizer.encode_batch([g for _, g in sample])) / len(sample)
-    memory = cfg.memory_tokens if cfg.context == "attend" else 0
+    memory = cfg.memory_tokens if cfg.context in ("attend", "target") else 0
     pair_flops = 2 * (src * encoder_macs(cfg) + tgt * decoder_macs(cfg, src + memory))
     print(f"model: {cfg.context}, mean {src:.1f} source / {tgt:.1f} target pieces per pair (train sample)")
     print(f"forward: {2 * encoder_macs(cfg) / 1e6:.1f} MFLOP per source token, "

@@ -139,7 +139,7 @@ def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
         return {}
     enc, dec = (cfg.enc_layers, 1, cfg.enc_hidden), (cfg.dec_layers, 1, cfg.dec_hidden)
     shapes: dict[str, tuple[int, ...]] = dict(zip(STATE_KEYS, (enc, enc, dec, dec), strict=True))
-    if cfg.context == "attend":
+    if cfg.context in ("attend", "target"):
         shapes["memory"] = (1, cfg.memory_tokens, 2 * cfg.enc_hidden)
         shapes["memory_mask"] = (1, cfg.memory_tokens)
     return shapes

@@ -97,9 +97,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="run directory (checkpoints, metrics, logs)")
     p.add_argument(
         "--context",
-        choices=["carry", "attend", "none"],
+        choices=["carry", "attend", "target", "none"],
         help="the training mode (model.context; not the inference reset of translate/evaluate --context): "
-        "carry hidden state across sentences; attend: also attend to earlier sentences' tokens; none: neither",
+        "carry hidden state across sentences; attend: also attend to earlier sentences' tokens; "
+        "target: carry, and attend to the previous sentence's translation; none: neither",
     )
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--max-steps", type=int, help="step budget")

@@ -62,14 +62,15 @@ class ChunkLoss(nn.Module):
             if context is not None:
                 context = context.reset(slot.start)
             enc, enc_final = self.model.encode(slot.src, slot.src_len, context.encoder_carry if context else None)
-            out = self.model.decode(slot.tgt_in, slot.tgt_len, self.model.init_state(enc, context), enc)
+            enc, state = self.model.init_state(enc, context)
+            out = self.model.decode(slot.tgt_in, slot.tgt_len, state, enc)
             real = slot.tgt_out.ne(PAD_ID)  # (B, T)
             logits = self.model.logits(out.features[real])  # (N, V): only real positions
             loss = loss + F.cross_entropy(
                 logits, slot.tgt_out[real], label_smoothing=self.label_smoothing, reduction="sum"
             )
             tokens = tokens + real.sum()
-            context = self.model.next_doc_state(enc_final, out.state)
+            context = self.model.next_doc_state(enc_final, out.state, slot.tgt_out)
         return loss, tokens, context
 
 

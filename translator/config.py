@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
-ContextMode = Literal["carry", "attend", "none"]
+ContextMode = Literal["carry", "attend", "target", "none"]
 
 
 class ConfigError(ValueError):
@@ -49,7 +49,8 @@ class ModelConfig:
     share_embeddings: bool = True  # one embedding table for source and target (joint vocabulary)
     tie_output: bool = False  # True: the output layer reuses the target embeddings (fewer parameters, learns slower)
     # carry: hidden state flows across a document's sentences; attend: that, plus attention over the
-    # newest `memory_tokens` source tokens of earlier sentences; none: every sentence stands alone.
+    # newest `memory_tokens` source tokens of earlier sentences; target: carry, plus attention over the
+    # previous sentence's translation (its newest `memory_tokens` pieces); none: every sentence stands alone.
     context: ContextMode = "carry"
     memory_tokens: int = 64
 

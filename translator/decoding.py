@@ -122,7 +122,8 @@ class Decoding:
         if doc_state is None:
             doc_state = self.empty_doc_state(len(pieces))
         e = self.encode(pieces, doc_state.encoder_carry if doc_state else None, decode, max_lengths)
-        return SearchStart(e.enc, e.encoder_final, e.max_len, self.model.init_state(e.enc, doc_state))
+        enc, state = self.model.init_state(e.enc, doc_state)
+        return SearchStart(enc, e.encoder_final, e.max_len, state)
 
     @staticmethod
     def length_limits(lengths: Tensor, decode: DecodeConfig) -> Tensor:
@@ -162,7 +163,9 @@ class Decoding:
         if empty:
             raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
-        return [self._to_translation(h) for h in nbest], self.model.next_doc_state(encoder_final, best_states)
+        outputs, _ = pad_batch([hyps[0].tokens for hyps in nbest], self.device)
+        following = self.model.next_doc_state(encoder_final, best_states, outputs)
+        return [self._to_translation(h) for h in nbest], following
 
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]

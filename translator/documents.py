@@ -123,7 +123,7 @@ class DocumentSearch(Generic[D]):
         max_len: Tensor,
         context: DocState | None,
     ) -> None:
-        state = self.decoding.model.init_state(enc, context)
+        enc, state = self.decoding.model.init_state(enc, context)
         if self.shortlist is not None:  # score what the newcomers and the live sentences may produce
             joining = [next_sentence(doc) for doc in docs]
             self.shortlist.cover(joining, [next_sentence(doc) for doc in self.docs] + joining)

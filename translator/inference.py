@@ -233,11 +233,12 @@ class Translator:
         tgt_in_t, tgt_len = pad_batch(tgt_in, self.device)
         tgt_out_t, _ = pad_batch(tgt_out, self.device)
         enc, enc_final = self.model.encode(src, src_len, doc_state.encoder_carry if doc_state else None)
-        out = self.model.decode(tgt_in_t, tgt_len, self.model.init_state(enc, doc_state), enc)
+        enc, state = self.model.init_state(enc, doc_state)
+        out = self.model.decode(tgt_in_t, tgt_len, state, enc)
         log_probs = self.model.logits(out.features).log_softmax(-1)  # (B, T, V)
         token_lp = log_probs.gather(-1, tgt_out_t.unsqueeze(-1)).squeeze(-1)  # (B, T)
         real = tgt_out_t.ne(PAD_ID)
-        following = self.model.next_doc_state(enc_final, out.state)
+        following = self.model.next_doc_state(enc_final, out.state, tgt_out_t)
         return Forced(tgt_out_t, token_lp.masked_fill(~real, 0.0), real, following)
 
 

@@ -3,7 +3,7 @@
 Everything that runs the network goes through four methods:
 
 - `encode(src, lengths, carry)` -> EncoderOutput (+ the encoder's part of the next document state)
-- `init_state(enc, doc_state)` -> the decoder's initial state, continuing the document state
+- `init_state(enc, doc_state)` -> what the decoder attends to and its initial state, continuing the document state
 - `step(prev_tokens, state, enc)` -> log-probabilities of the next token and the new state
 - `decode(tgt_in, lengths, state, enc)` -> features of a whole target (teacher forcing)
 
@@ -16,6 +16,14 @@ tokens of earlier sentences. `encode` puts them in front of the current
 sentence's states, so the decoder's one attention covers both, and nothing
 downstream (search, scoring, serving) needs to know. A learned tag added to
 the memory's states lets attention tell old tokens from current ones.
+
+With `context: target` the memory holds the previous sentence's *translation*
+instead (Bawden et al. 2018's best RNN variant used target-side context): the
+Spanish gender of an antecedent is explicit there ("la vaca", "el perro"),
+while the English source says nothing of it. The memory depends on what the
+decoder produced, so `next_doc_state` builds it from the sentence's output
+pieces, and `init_state` (not `encode`, which may run sentences ahead) puts it
+in front of the current sentence's states.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ from translator.decoder import Decoder
 from translator.encoder import Encoder
 from translator.output import OutputRows, StepOutput
 from translator.state import DocState, EncoderCarry, EncoderOutput, LSTMState, Memory
-from translator.tokenizer import PAD_ID
+from translator.tokenizer import EOS_ID, PAD_ID
+
+MEMORY_MODES = ("attend", "target")  # context modes whose document state holds a `Memory`
 
 
 class DecodeOutput(NamedTuple):
@@ -53,7 +63,9 @@ class Seq2Seq(nn.Module):
         self.output = nn.Linear(self.decoder.feature_size, cfg.vocab_size)
         if cfg.tie_output:
             self.output.weight = tgt_embed.weight
-        self.memory_tag = nn.Parameter(torch.zeros(2 * cfg.enc_hidden)) if cfg.context == "attend" else None
+        self.memory_tag = nn.Parameter(torch.zeros(2 * cfg.enc_hidden)) if cfg.context in MEMORY_MODES else None
+        # `target`: output pieces -> memory entries the attention can read beside the encoder's states
+        self.target_memory = nn.Linear(cfg.emb_size, 2 * cfg.enc_hidden) if cfg.context == "target" else None
         self._reset_parameters()
 
     @property
@@ -76,7 +88,7 @@ class Seq2Seq(nn.Module):
         if not self.uses_context:
             return None
         c = self.cfg
-        memory = Memory.empty(batch, c.memory_tokens, 2 * c.enc_hidden, device) if c.context == "attend" else None
+        memory = Memory.empty(batch, c.memory_tokens, 2 * c.enc_hidden, device) if c.context in MEMORY_MODES else None
         return DocState(
             LSTMState.zeros(c.enc_layers, batch, c.enc_hidden, device),
             LSTMState.zeros(c.dec_layers, batch, c.dec_hidden, device),
@@ -92,18 +104,34 @@ class Seq2Seq(nn.Module):
         """
         states, summary, forward_final = self.encoder(src, lengths, carry.state if carry else None)
         keys, mask = self.decoder.attention.project(states), src != PAD_ID  # keys (B, S, Hd)
-        if self.memory_tag is None or carry is None or carry.memory is None:
-            return EncoderOutput(states, keys, mask, summary), EncoderCarry(forward_final)
+        enc = EncoderOutput(states, keys, mask, summary)
+        if self.cfg.context != "attend" or carry is None or carry.memory is None:
+            return enc, EncoderCarry(forward_final)
         memory = carry.memory
-        tagged = memory.states + self.memory_tag  # old tokens, marked as old in keys and values alike
-        all_states = torch.cat([tagged.to(states.dtype), states], 1)  # (B, N + S, 2He)
-        all_keys = torch.cat([self.decoder.attention.project(tagged).to(keys.dtype), keys], 1)
-        all_mask = torch.cat([memory.mask, mask], 1)
-        kept = Memory.newest(torch.cat([memory.states.to(states.dtype), states], 1), all_mask, self.cfg.memory_tokens)
-        return EncoderOutput(all_states, all_keys, all_mask, summary), EncoderCarry(forward_final, kept)
+        kept = Memory.newest(
+            torch.cat([memory.states.to(states.dtype), states], 1),
+            torch.cat([memory.mask, mask], 1),
+            self.cfg.memory_tokens,
+        )
+        return self._in_front(memory, enc), EncoderCarry(forward_final, kept)
 
-    def init_state(self, enc: EncoderOutput, doc_state: DocState | None) -> LSTMState:
-        return self.decoder.init_state(enc, doc_state.decoder if doc_state else None)
+    def _in_front(self, memory: Memory, enc: EncoderOutput) -> EncoderOutput:
+        """`enc` with the memory's entries in front of its states, tagged as old in keys and values alike."""
+        assert self.memory_tag is not None, "only memory modes put a memory in front"
+        tagged = memory.states + self.memory_tag
+        states = torch.cat([tagged.to(enc.states.dtype), enc.states], 1)  # (B, N + S, 2He)
+        keys = torch.cat([self.decoder.attention.project(tagged).to(enc.keys.dtype), enc.keys], 1)
+        return EncoderOutput(states, keys, torch.cat([memory.mask, enc.mask], 1), enc.summary)
+
+    def init_state(self, enc: EncoderOutput, doc_state: DocState | None) -> tuple[EncoderOutput, LSTMState]:
+        """What the decoder attends to and its initial state, for a sentence continuing `doc_state`.
+
+        The encoder output comes back unchanged, except with `context: target`:
+        the previous sentence's translation then stands in front of it.
+        """
+        if self.cfg.context == "target" and doc_state is not None and doc_state.memory is not None:
+            enc = self._in_front(doc_state.memory, enc)
+        return enc, self.decoder.init_state(enc, doc_state.decoder if doc_state else None)
 
     def step(
         self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput, output: OutputRows | None = None
@@ -129,9 +157,31 @@ class Seq2Seq(nn.Module):
         """(..., F) -> (..., V). Kept separate so training projects only real tokens."""
         return self.output(features)
 
-    def next_doc_state(self, encoder: EncoderCarry, decoder_final: LSTMState) -> DocState | None:
-        """The document state a sentence leaves for the next sentence of its document."""
-        return DocState(encoder.state, decoder_final, encoder.memory) if self.uses_context else None
+    def next_doc_state(
+        self, encoder: EncoderCarry, decoder_final: LSTMState, target: Tensor | None = None
+    ) -> DocState | None:
+        """The document state a sentence leaves for the next sentence of its document.
+
+        `target` (B, T): the sentence's output pieces (padded; BOS, EOS and
+        padding are ignored), which `context: target` remembers.
+        """
+        if not self.uses_context:
+            return None
+        memory = encoder.memory
+        if self.cfg.context == "target":
+            if target is None:
+                raise ValueError("a `context: target` model's document state needs the sentence's output pieces")
+            memory = self._target_memory(target)
+        return DocState(encoder.state, decoder_final, memory)
+
+    def _target_memory(self, target: Tensor) -> Memory:
+        """The newest `memory_tokens` pieces of (B, T) `target` as memory entries, bounded like LSTM outputs."""
+        assert self.target_memory is not None
+        slots = self.cfg.memory_tokens
+        if target.shape[1] < slots:
+            target = nn.functional.pad(target, (0, slots - target.shape[1]), value=PAD_ID)
+        states = torch.tanh(self.target_memory(self.decoder.embed(target)))  # (B, T, 2He)
+        return Memory.newest(states, target > EOS_ID, slots)
 
 
 def count_parameters(model: nn.Module) -> int:

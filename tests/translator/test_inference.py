@@ -42,10 +42,15 @@ def assert_batched_equals_sentence_by_sentence(t: Translator, beam: int) -> None
 
 
 @pytest.mark.parametrize("beam", [1, 3])
-def test_attend_document_stream_equals_sentence_by_sentence(tokenizer: Tokenizer, beam: int) -> None:
-    """The same for `context: attend`, whose memory (6 slots: shorter than a document) must travel too."""
+@pytest.mark.parametrize("context", ["attend", "target"])
+def test_memory_document_stream_equals_sentence_by_sentence(tokenizer: Tokenizer, beam: int, context: str) -> None:
+    """The same for the memory modes, whose memory (6 slots: shorter than a document) must travel too.
+
+    With `target` the memory is the previous sentence's translation, made after the walk
+    encoded the next sentences ahead: it must reach them anyway.
+    """
     cfg = tiny_config().override(
-        ["model.context=attend", "model.memory_tokens=6", f"model.vocab_size={tokenizer.vocab_size}"]
+        [f"model.context={context}", "model.memory_tokens=6", f"model.vocab_size={tokenizer.vocab_size}"]
     )
     cfg = cfg.override(["decode.max_len_offset=3"])  # an untrained model rambles: keep its outputs short
     torch.manual_seed(0)

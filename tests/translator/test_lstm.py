@@ -82,8 +82,9 @@ def test_fused_training_pass_equals_the_scan(carry: bool) -> None:
         model.encoder.fused_lstm = model.decoder.fused_lstm = fused
         model.zero_grad()
         enc, enc_final = model.encode(src, src_len, context.encoder_carry if context else None)
-        out = model.decode(tgt, tgt_len, model.init_state(enc, context), enc)
-        following = model.next_doc_state(enc_final, out.state)
+        enc, state = model.init_state(enc, context)
+        out = model.decode(tgt, tgt_len, state, enc)
+        following = model.next_doc_state(enc_final, out.state, tgt)
         assert following is not None
         loss = model.logits(out.features).log_softmax(-1).gather(-1, tgt.unsqueeze(-1)).sum()
         # Through the final states too: the next sentence's gradient reaches this one through them.

@@ -46,8 +46,8 @@ def test_padding_does_not_change_a_sentence() -> None:
         alone, _ = m.encode(*pad_batch(SOURCES[2:]), carry_of(m.empty_doc_state(1)))
         torch.testing.assert_close(enc.states[2, :2], alone.states[0], atol=1e-6, rtol=1e-5)
         tgt, tgt_len = pad_batch(TARGETS)
-        batch = m.decode(tgt, tgt_len, m.init_state(enc, m.empty_doc_state(3)), enc)
-        single = m.decode(*pad_batch(TARGETS[2:]), m.init_state(alone, m.empty_doc_state(1)), alone)
+        batch = m.decode(tgt, tgt_len, m.init_state(enc, m.empty_doc_state(3))[1], enc)
+        single = m.decode(*pad_batch(TARGETS[2:]), m.init_state(alone, m.empty_doc_state(1))[1], alone)
     torch.testing.assert_close(batch.features[2, :3], single.features[0], atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(batch.state.h[:, 2], single.state.h[:, 0], atol=1e-6, rtol=1e-5)
 
@@ -56,7 +56,7 @@ def test_attention_ignores_padding() -> None:
     m = model()
     src, lengths = pad_batch(SOURCES)
     enc, _ = m.encode(src, lengths, None)
-    out = m.step(torch.full((3,), BOS_ID), m.init_state(enc, None), enc)
+    out = m.step(torch.full((3,), BOS_ID), m.init_state(enc, None)[1], enc)
     assert torch.all(out.attention[1, 3:] == 0) and torch.all(out.attention[2, 2:] == 0)
     torch.testing.assert_close(out.attention.sum(-1), torch.ones(3))
 
@@ -70,9 +70,9 @@ def test_teacher_forcing_equals_the_step_loop(context: str) -> None:
         ctx = m.empty_doc_state(3)
         enc, _ = m.encode(src, lengths, carry_of(ctx))
         tgt, tgt_len = pad_batch(TARGETS)
-        forced = m.decode(tgt, tgt_len, m.init_state(enc, ctx), enc)
+        enc, state = m.init_state(enc, ctx)
+        forced = m.decode(tgt, tgt_len, state, enc)
         forced_lp = m.logits(forced.features).log_softmax(-1)
-        state = m.init_state(enc, ctx)
         for t in range(tgt.shape[1]):
             out = m.step(tgt[:, t], state, enc)
             for b in range(3):
@@ -87,7 +87,7 @@ def test_index_select_commutes_with_step() -> None:
     m = model()
     with torch.no_grad():
         enc, _ = m.encode(*pad_batch(SOURCES), None)
-        state = m.init_state(enc, None)
+        _, state = m.init_state(enc, None)
         prev = torch.tensor([20, 21, 22])
         order = torch.tensor([2, 0, 0, 1])
         stepped = m.step(prev, state, enc)
@@ -102,13 +102,15 @@ def test_context_changes_the_next_sentence_only_in_carry_mode() -> None:
         with torch.no_grad():
             src, lengths = pad_batch(SOURCES[:1])
             enc0, enc_final = m.encode(src, lengths, carry_of(m.empty_doc_state(1)))
-            dec = m.decode(*pad_batch(TARGETS[:1]), m.init_state(enc0, m.empty_doc_state(1)), enc0)
-            carried = m.next_doc_state(enc_final, dec.state)
+            dec = m.decode(*pad_batch(TARGETS[:1]), m.init_state(enc0, m.empty_doc_state(1))[1], enc0)
+            carried = m.next_doc_state(enc_final, dec.state, pad_batch(TARGETS[:1])[0])
             assert (carried is not None) == should_change
             enc_a, _ = m.encode(src, lengths, carry_of(m.empty_doc_state(1)))
             enc_b, _ = m.encode(src, lengths, carry_of(carried))
             differs = not torch.allclose(enc_a.states, enc_b.states)
-            differs |= not torch.allclose(m.init_state(enc_a, m.empty_doc_state(1)).h, m.init_state(enc_b, carried).h)
+            differs |= not torch.allclose(
+                m.init_state(enc_a, m.empty_doc_state(1))[1].h, m.init_state(enc_b, carried)[1].h
+            )
         assert differs == should_change
 
 
@@ -155,7 +157,7 @@ def test_attend_puts_earlier_sentences_tokens_in_front_and_uses_them() -> None:
         bare = context.index_select(torch.tensor([0, 0]))  # type: ignore[union-attr]
         bare = type(bare)(bare.encoder, bare.decoder, context.memory)  # type: ignore[union-attr]
         enc, _ = m.encode(src, lengths, carry_of(bare))
-        state = m.init_state(enc, bare)
+        enc, state = m.init_state(enc, bare)
         out = m.step(torch.tensor([BOS_ID, BOS_ID]), state, enc)
         assert not torch.allclose(out.log_probs[0], out.log_probs[1])
 
@@ -167,3 +169,29 @@ def test_trim_keeps_tokens_that_sit_behind_masked_memory_slots() -> None:
     mask = torch.tensor([[False, False, True, True, False], [True, False, False, False, False]])
     enc = EncoderOutput(torch.zeros(2, 5, 3), torch.zeros(2, 5, 4), mask, torch.zeros(2, 3)).trim()
     assert enc.mask.tolist() == [[False, False, True, True], [True, False, False, False]]
+
+
+def test_target_remembers_the_previous_translation_and_attends_to_it() -> None:
+    """`context: target`: the memory is built from the output pieces, in front only from `init_state`."""
+    m = model("target")
+    slots = m.cfg.memory_tokens
+    with torch.no_grad():
+        src, lengths = pad_batch([[5, 6, 7, EOS_ID], [5, 6, 7, EOS_ID]])
+        enc, carry = m.encode(src, lengths, carry_of(m.empty_doc_state(2)))
+        assert enc.states.shape[1] == 4 and carry.memory is None  # the encoder neither reads nor makes it
+        _, state = m.init_state(enc, m.empty_doc_state(2))
+        dec = m.decode(*pad_batch([[20, 21], [20, 21]]), state, enc)
+        with pytest.raises(ValueError, match="output pieces"):
+            m.next_doc_state(carry, dec.state)
+        outputs = torch.tensor([[20, 21, 22, EOS_ID, PAD_ID], [30, 31, 32, 33, 34]])  # translations differ
+        context = m.next_doc_state(carry, dec.state.index_select(torch.tensor([0, 0])), outputs)
+        assert context is not None and context.memory is not None
+        assert context.memory.mask.sum(1).tolist() == [3, 5]  # EOS and padding are not remembered
+        assert context.memory.states.abs().max() <= 1  # bounded like the states a context blob may hold
+        enc2, carry2 = m.encode(src, lengths, carry_of(context))
+        assert enc2.states.shape[1] == 4
+        enc2, state = m.init_state(enc2, context)
+        assert enc2.states.shape[1] == slots + 4 and enc2.mask[:, :slots].sum(1).tolist() == [3, 5]
+        # Same sources, same carried LSTM states: only the remembered translations differ.
+        out = m.step(torch.tensor([BOS_ID, BOS_ID]), state, enc2)
+        assert not torch.allclose(out.log_probs[0], out.log_probs[1])
