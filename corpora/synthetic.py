@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +106,9 @@ def make_documents(
     return out
 
 
+Generator = Callable[[int, int, str], list[PronounDocument]]  # (documents, seed, id prefix) -> documents
+
+
 def contrastive_item(doc: PronounDocument) -> dict[str, object]:
     """The `nmt score --contrastive` JSON object for a document's last sentence."""
     d = doc.document
@@ -120,13 +123,18 @@ def contrastive_item(doc: PronounDocument) -> dict[str, object]:
     }
 
 
-def build_synthetic_corpus(out: str | Path, train_docs: int = 20_000, seed: int = 1) -> dict[str, int]:
-    """Write the corpus (train / dev / test from different seeds) and the test set's contrastive items."""
+def build_synthetic_corpus(
+    out: str | Path, train_docs: int = 20_000, seed: int = 1, make: Generator = make_documents
+) -> dict[str, int]:
+    """Write the corpus (train / dev / test from different seeds) and the test set's contrastive items.
+
+    `make` generates the documents (`corpora.stories.make_stories` for the varied stories).
+    """
     out = Path(out)
     sizes = {"train": train_docs, "dev": 500, "test": 1000}
     counts = {}
     for offset, (split, n) in enumerate(sizes.items()):
-        docs = make_documents(n, seed=seed * 1000 + offset, prefix=f"{split}-")
+        docs = make(n, seed * 1000 + offset, f"{split}-")
         write_parallel(out / split, "en", "es", [d.document for d in docs])
         counts[f"{split}_sentences"] = sum(len(d.document.sources) for d in docs)
         if split == "test":

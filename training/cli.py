@@ -32,17 +32,19 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("prepare", help="build a corpus")
     p.add_argument(
         "corpus",
-        choices=["bible", "bible-contrastive", "bible-balanced", "synthetic-pronouns"],
+        choices=["bible", "bible-contrastive", "bible-balanced", "synthetic-pronouns", "synthetic-stories", "mix"],
         help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets); "
         "bible-contrastive: only mine {dev,test}.contrastive.jsonl from the corpus in --data; "
         "bible-balanced: {dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender; "
         "synthetic-pronouns: documents whose last sentence's Spanish gender depends only on an earlier noun "
-        "(plus test.contrastive.jsonl)",
+        "(plus test.contrastive.jsonl); synthetic-stories: the same rule in varied short stories (50 nouns, "
+        "narrative openings, people in between, many verbs); mix: --data's train split plus each --also's",
     )
     p.add_argument("--out", required=True, type=Path, help="output directory for {train,dev,test}.{en,es,doc}")
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
-    p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns: training documents")
-    p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns: random seed")
+    p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns/-stories: training documents")
+    p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns/-stories: random seed")
+    p.add_argument("--also", type=Path, action="append", default=[], help="mix: another corpus directory")
     p.add_argument("--data", type=Path, help="bible-contrastive/-balanced: the corpus directory (default: --out)")
     p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
     p.set_defaults(func=_prepare)
@@ -56,6 +58,16 @@ def _prepare(args: argparse.Namespace) -> int:
         from corpora.synthetic import build_synthetic_corpus
 
         counts.update(build_synthetic_corpus(args.out, args.docs, args.seed))
+    elif args.corpus == "synthetic-stories":
+        from corpora.stories import build_story_corpus
+
+        counts.update(build_story_corpus(args.out, args.docs, args.seed))
+    elif args.corpus == "mix":
+        from corpora.mix import build_mix
+
+        if args.data is None or not args.also:
+            raise SystemExit("nmt prepare mix: needs --data (the first corpus) and at least one --also")
+        counts.update(build_mix(args.data, args.also, args.out))
     elif args.corpus == "bible":
         from corpora.bible import build_bible_corpus
 
