@@ -32,10 +32,19 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("prepare", help="build a corpus")
     p.add_argument(
         "corpus",
-        choices=["bible", "bible-contrastive", "bible-balanced", "synthetic-pronouns", "synthetic-stories", "mix"],
+        choices=[
+            "bible",
+            "bible-contrastive",
+            "bible-balanced",
+            "bible-targeted",
+            "synthetic-pronouns",
+            "synthetic-stories",
+            "mix",
+        ],
         help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets); "
         "bible-contrastive: only mine {dev,test}.contrastive.jsonl from the corpus in --data; "
         "bible-balanced: {dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender; "
+        "bible-targeted: --data's train split plus its context-dependent pronoun windows x --factor (dev/test copied); "
         "synthetic-pronouns: documents whose last sentence's Spanish gender depends only on an earlier noun "
         "(plus test.contrastive.jsonl); synthetic-stories: the same rule in varied short stories (50 nouns, "
         "narrative openings, people in between, many verbs); mix: --data's train split plus each --also's",
@@ -47,6 +56,8 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--also", type=Path, action="append", default=[], help="mix: another corpus directory")
     p.add_argument("--data", type=Path, help="bible-contrastive/-balanced: the corpus directory (default: --out)")
     p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
+    p.add_argument("--factor", type=int, default=6, help="bible-targeted: copies of each window")
+    p.add_argument("--select", choices=["hard", "feminine", "all"], default="hard", help="bible-targeted: item kinds")
     p.set_defaults(func=_prepare)
 
 
@@ -77,6 +88,10 @@ def _prepare(args: argparse.Namespace) -> int:
 
         args.out.mkdir(parents=True, exist_ok=True)
         counts.update(build_balanced_set(args.data or args.out, out=args.out, antecedents=args.antecedents))
+    elif args.corpus == "bible-targeted":
+        from corpora.targeted import build_targeted_corpus
+
+        counts.update(build_targeted_corpus(args.data or args.out, args.out, args.factor, args.select))
     elif args.corpus.startswith("bible"):
         args.out.mkdir(parents=True, exist_ok=True)
         for split in ("dev", "test"):
