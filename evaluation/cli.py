@@ -211,7 +211,10 @@ def _score(args: argparse.Namespace) -> int:
     report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()
     print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
     if "pairs" in report:
-        print(f"pair accuracy {report['pair_accuracy']:.4f} on {report['pairs']} pairs (both twins right)")
+        print(
+            f"pair accuracy {report['pair_accuracy']:.4f} on {report['pairs']} pairs (both twins right; "
+            f"both wrong: {report['pairs_both_wrong']}; sign test that the context helps: p = {report['p_value']:.4g})"
+        )
     for name in ("by_distance", "by_kind"):
         for key, row in report[name].items():
             print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")

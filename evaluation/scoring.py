@@ -11,6 +11,7 @@ sentence-level model sees no context, so it can only guess.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ class ContrastiveReport:
     n: int = 0
     by_distance: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    pairs: dict[str, bool] = field(default_factory=dict)  # pair id -> every twin right so far
+    pairs: dict[str, list[int]] = field(default_factory=dict)  # pair id -> [twins right, twins]
 
     @property
     def accuracy(self) -> float:
@@ -55,7 +56,9 @@ class ContrastiveReport:
         self.correct += ok
         self.n += 1
         if item.pair is not None:
-            self.pairs[str(item.pair)] = self.pairs.get(str(item.pair), True) and ok
+            counts = self.pairs.setdefault(str(item.pair), [0, 0])
+            counts[0] += ok
+            counts[1] += 1
         for table, key in ((self.by_distance, item.distance), (self.by_kind, item.kind)):
             if key is not None:
                 table[str(key)][0] += ok
@@ -72,9 +75,27 @@ class ContrastiveReport:
             "by_kind": acc(self.by_kind),
         }
         if self.pairs:
-            out["pair_accuracy"] = sum(self.pairs.values()) / len(self.pairs)
+            both_right = sum(right == n for right, n in self.pairs.values())
+            both_wrong = sum(right == 0 for right, n in self.pairs.values())
+            out["pair_accuracy"] = both_right / len(self.pairs)
             out["pairs"] = len(self.pairs)
+            out["pairs_both_wrong"] = both_wrong
+            out["p_value"] = sign_test(both_right, both_wrong)
         return out
+
+
+def sign_test(both_right: int, both_wrong: int) -> float:
+    """One-sided exact sign test that the context helps, over twin pairs.
+
+    A model that ignores the context prefers the same candidate in both twins,
+    so it gets exactly one twin of every pair right, whatever its accuracy.
+    Only pairs it gets both right or both wrong say anything about the
+    context: if the context were noise, those two outcomes would be equally
+    likely. p = P(X >= both_right) for X ~ Binomial(both_right + both_wrong, 1/2);
+    1.0 when no pair is decided (a sentence-level model).
+    """
+    n = both_right + both_wrong
+    return sum(math.comb(n, k) for k in range(both_right, n + 1)) / 2**n if n else 1.0
 
 
 def load_contrastive(path: str | Path) -> list[ContrastiveItem]:

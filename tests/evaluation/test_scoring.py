@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.scoring import ContrastiveFormatError, ContrastiveItem, ContrastiveReport, load_contrastive
+from evaluation.scoring import ContrastiveFormatError, ContrastiveItem, ContrastiveReport, load_contrastive, sign_test
 
 GOOD = {"context_src": ["a ."], "context_tgt": ["b ."], "src": "c .", "ref": "d .", "contrastive": ["e ."]}
 
@@ -54,4 +54,12 @@ def test_pair_accuracy_counts_pairs_whose_twins_are_all_right() -> None:
     out = report.to_dict()
     assert out["accuracy"] == pytest.approx(4 / 6)
     assert out["pairs"] == 3 and out["pair_accuracy"] == pytest.approx(1 / 3)
+    assert out["pairs_both_wrong"] == 0 and out["p_value"] == 0.5  # one decided pair, right: P(X >= 1 of 1)
     assert "pairs" not in ContrastiveReport().to_dict()  # unpaired sets report as before
+
+
+def test_sign_test_counts_only_the_pairs_the_context_decides() -> None:
+    assert sign_test(0, 0) == 1.0  # a sentence-level model: every pair one right, one wrong
+    assert sign_test(5, 0) == pytest.approx(1 / 32)
+    assert sign_test(9, 1) == pytest.approx(11 / 1024)  # P(X >= 9), X ~ Binomial(10, 1/2)
+    assert sign_test(1, 9) == pytest.approx(1 - 1 / 1024)
