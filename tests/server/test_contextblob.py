@@ -104,10 +104,11 @@ def test_a_served_models_blob_has_the_expected_size(trained_run: Path) -> None:
     assert 4 * floats < len(blob) < 4 * floats + 200
 
 
-def test_attend_context_round_trips_its_memory_and_checks_the_mask() -> None:
+@pytest.mark.parametrize("mode", ["attend", "target"])
+def test_memory_context_round_trips_its_memory_and_checks_the_mask(mode: str) -> None:
     from translator.state import Memory
 
-    cfg = dataclasses.replace(CFG, context="attend", memory_tokens=5)
+    cfg = dataclasses.replace(CFG, context=mode, memory_tokens=5)
     memory = Memory(torch.randn(1, 5, 6).tanh(), torch.tensor([[False, False, True, True, True]]))
     ctx = dataclasses.replace(context(), memory=memory)
     decoded, _ = contextblob.decode(contextblob.encode("m", "v1", 2, ctx), "m", "v1", cfg)
