@@ -32,10 +32,11 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("prepare", help="build a corpus")
     p.add_argument(
         "corpus",
-        choices=["bible", "bible-contrastive", "bible-balanced", "synthetic-pronouns"],
+        choices=["bible", "bible-contrastive", "bible-balanced", "bible-clauses", "synthetic-pronouns"],
         help="bible: WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets); "
         "bible-contrastive: only mine {dev,test}.contrastive.jsonl from the corpus in --data; "
         "bible-balanced: {dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender; "
+        "bible-clauses: the corpus in --data with verses split into aligned clauses (and its contrastive sets); "
         "synthetic-pronouns: documents whose last sentence's Spanish gender depends only on an earlier noun "
         "(plus test.contrastive.jsonl)",
     )
@@ -43,7 +44,7 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
     p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns: training documents")
     p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns: random seed")
-    p.add_argument("--data", type=Path, help="bible-contrastive/-balanced: the corpus directory (default: --out)")
+    p.add_argument("--data", type=Path, help="bible-*: the corpus directory (default: --out)")
     p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
     p.set_defaults(func=_prepare)
 
@@ -60,6 +61,13 @@ def _prepare(args: argparse.Namespace) -> int:
         from corpora.bible import build_bible_corpus
 
         counts.update(build_bible_corpus(args.out, install=not args.no_install))
+    elif args.corpus == "bible-clauses":
+        from corpora.clauses import build_clause_corpus
+
+        if args.data is None:
+            raise ValueError("bible-clauses needs --data, the verse corpus to split")
+        counts.update(build_clause_corpus(args.data, args.out))
+        args.data = args.out  # the contrastive sets below come from the split corpus
     if args.corpus == "bible-balanced":
         from corpora.balanced import build_balanced_set
 
