@@ -95,11 +95,12 @@ FLIP_DETERMINER = {
 }  # fmt: skip
 FLIP_TODO = {"todo": "toda", "toda": "todo", "todos": "todas", "todas": "todos"}
 CONTRACT = {("de", "el"): "del", ("á", "el"): "al", ("a", "el"): "al"}  # "de la" -> "de el" reads "del"
-# Function words (some end in -o/-a) that never agree with a noun: never flipped, never in the way.
+# Function words (some end in -o/-a) that never agree with a noun: never flipped, never in the way
+# ("dos" too: "das" is a corpus word, so "tus dos hijos" would become "tus das hijas").
 NO_GENDER = _word_set(
     "su sus mi mis tu tus de del en y e ni o ó u que como sino con por para sin sobre á a al entre contra "
     "hacia hasta desde ante se no le les lo me te nos os ya mas más cual cuales donde cuando pues porque "
-    "cada es son era eran fué fueron"
+    "cada es son era eran fué fueron dos"
 )
 ENGLISH_STOP = _word_set(
     "the and that this with from they them their have shall will which for not all who whom what your "

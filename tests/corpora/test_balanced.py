@@ -133,6 +133,7 @@ def test_spanish_and_english_swaps_fix_the_words_around_the_noun() -> None:
     assert swap_spanish("La ciudad tenía patios juntos.", "patios", "nubes", words) == (
         "La ciudad tenía nubes juntas."  # "tenío" is no word: tenía does not agree
     )
+    assert swap_spanish("Tenía dos hijos.", "hijos", "hijas", frozenset({"dos", "das"})) == "Tenía dos hijas."
     assert swap_english("A gate and the gate.", "gate", "altar") == "An altar and the altar."
 
 
