@@ -30,18 +30,12 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpora import synthetic
 from corpora.synthetic import PronounDocument, build_synthetic_corpus
 from translator.corpus import Document
 
-NOUNS = {  # english: (spanish, feminine)
-    "dog": ("perro", False),
-    "cat": ("gato", False),
-    "horse": ("caballo", False),
-    "book": ("libro", False),
-    "tree": ("árbol", False),
-    "car": ("coche", False),
-    "cake": ("pastel", False),
-    "boat": ("barco", False),
+NOUNS = {  # english: (spanish, feminine): the synthetic set's, and more
+    **synthetic.NOUNS,
     "hat": ("sombrero", False),
     "coat": ("abrigo", False),
     "bird": ("pájaro", False),
@@ -59,14 +53,6 @@ NOUNS = {  # english: (spanish, feminine)
     "vessel": ("vaso", False),
     "garment": ("vestido", False),
     "basket": ("canasto", False),
-    "cow": ("vaca", True),
-    "house": ("casa", True),
-    "table": ("mesa", True),
-    "door": ("puerta", True),
-    "star": ("estrella", True),
-    "chair": ("silla", True),
-    "box": ("caja", True),
-    "key": ("llave", True),
     "lamp": ("lámpara", True),
     "window": ("ventana", True),
     "bottle": ("botella", True),
@@ -88,11 +74,8 @@ NOUNS = {  # english: (spanish, feminine)
 }
 
 # (english with {n}, spanish with {det} {n} and maybe {adj}, det (m, f), adj (m, f) or None)
-INTRODUCTIONS = [
-    ("Look at that {n}.", "Mira {det} {n}.", ("ese", "esa"), None),
-    ("There is a {n} in the garden.", "Hay {det} {n} en el jardín.", ("un", "una"), None),
-    ("My sister has a {n}.", "Mi hermana tiene {det} {n}.", ("un", "una"), None),
-    ("I found the {n} yesterday.", "Encontré {det} {n} ayer.", ("el", "la"), None),
+INTRODUCTIONS: list[tuple[str, str, tuple[str, str], tuple[str, str] | None]] = [
+    *((en, es, det, None) for en, es, det in synthetic.INTRODUCTIONS),
     ("And he took the {n}.", "Y tomó {det} {n}.", ("el", "la"), None),
     ("The man saw a {n} by the road.", "El hombre vio {det} {n} junto al camino.", ("un", "una"), None),
     ("She bought a new {n}.", "Ella compró {det} {n} {adj}.", ("un", "una"), ("nuevo", "nueva")),
@@ -101,9 +84,7 @@ INTRODUCTIONS = [
     ("Behold, a {n} stood there.", "He aquí, {det} {n} estaba allí.", ("un", "una"), None),
 ]
 FILLERS = [  # no things of their own, at most people: English would not call them "it"
-    ("Nobody said anything.", "Nadie dijo nada."),
-    ("We waited a little.", "Esperamos un poco."),
-    ("Everyone laughed.", "Todos se rieron."),
+    *synthetic.FILLERS,
     ("And the woman answered him.", "Y la mujer le respondió."),
     ("Then the old man came back.", "Entonces el anciano volvió."),
     ("The children were very happy.", "Los niños estaban muy contentos."),
@@ -112,15 +93,12 @@ FILLERS = [  # no things of their own, at most people: English would not call th
 ]
 # (kind, english, spanish masculine, spanish feminine)
 ENDINGS = [
+    *synthetic.ENDINGS,
     ("adjective", "It is so cute!", "¡Es muy lindo!", "¡Es muy linda!"),
-    ("adjective", "It is very pretty.", "Es muy bonito.", "Es muy bonita."),
-    ("adjective", "It is very old.", "Es muy viejo.", "Es muy vieja."),
     ("adjective", "It was beautiful.", "Era hermoso.", "Era hermosa."),
     ("adjective", "It is too small.", "Es demasiado pequeño.", "Es demasiado pequeña."),
     ("adjective", "It was full.", "Estaba lleno.", "Estaba llena."),
     ("adjective", "It looked new.", "Parecía nuevo.", "Parecía nueva."),
-    ("clitic", "I see it every day.", "Lo veo todos los días.", "La veo todos los días."),
-    ("clitic", "I want to buy it.", "Quiero comprarlo.", "Quiero comprarla."),
     ("clitic", "I washed it.", "Lo lavé.", "La lavé."),
     ("clitic", "He took it home.", "Lo llevó a casa.", "La llevó a casa."),
     ("clitic", "They sold it.", "Lo vendieron.", "La vendieron."),
@@ -128,8 +106,6 @@ ENDINGS = [
     ("clitic", "We found it in the field.", "Lo encontramos en el campo.", "La encontramos en el campo."),
     ("clitic", "Do not touch it.", "No lo toques.", "No la toques."),
     ("clitic", "And he broke it.", "Y lo rompió.", "Y la rompió."),
-    ("pronoun", "I sat next to it.", "Me senté junto a él.", "Me senté junto a ella."),
-    ("pronoun", "We talked about it.", "Hablamos de él.", "Hablamos de ella."),
     ("pronoun", "He slept under it.", "Durmió debajo de él.", "Durmió debajo de ella."),
 ]
 
