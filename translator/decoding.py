@@ -163,7 +163,7 @@ class Decoding:
         if empty:
             raise NoHypothesisError(f"sentence {empty[0]} of the batch has no translation: its scores were not finite")
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
-        outputs, _ = pad_batch([hyps[0].tokens for hyps in nbest], self.device)
+        outputs = pad_batch([h[0].tokens for h in nbest], self.device)[0] if self.model.remembers_outputs else None
         following = self.model.next_doc_state(encoder_final, best_states, outputs)
         return [self._to_translation(h) for h in nbest], following
 

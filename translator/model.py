@@ -72,6 +72,11 @@ class Seq2Seq(nn.Module):
     def uses_context(self) -> bool:
         return self.cfg.context != "none"
 
+    @property
+    def remembers_outputs(self) -> bool:
+        """Whether `next_doc_state` needs the sentence's output pieces (`context: target`)."""
+        return self.cfg.context == "target"
+
     def _reset_parameters(self) -> None:
         """Small uniform init (as OpenNMT's RNN default) and forget-gate bias 1."""
         for name, p in self.named_parameters():
@@ -168,7 +173,7 @@ class Seq2Seq(nn.Module):
         if not self.uses_context:
             return None
         memory = encoder.memory
-        if self.cfg.context == "target":
+        if self.remembers_outputs:
             if target is None:
                 raise ValueError("a `context: target` model's document state needs the sentence's output pieces")
             memory = self._target_memory(target)
