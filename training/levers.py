@@ -1,6 +1,6 @@
 """Training-time levers that push a model to use its document context.
 
-Both act on the slots of one optimisation step, before the forward pass:
+Two act on the slots of one optimisation step, before the forward pass:
 
 - context dropout (`train.context_dropout` = q): each lane that is in the
   middle of a document has its carried state reset before the sentence with
@@ -18,17 +18,38 @@ never from the global RNG: enabling a lever leaves every other random draw of
 the run unchanged, and a resumed run redraws exactly the same masks, so resume
 stays bit-exact. With both levers at 0 nothing is drawn and the slots pass
 through untouched.
+
+The third adds a term to the loss (`Contrast`, Jean & Cho 2019, "Context-Aware
+Learning for Neural Machine Translation"): on the target words named in
+`train.contrast_words` (by default the gendered pronouns él ella ellos ellas),
+the log-probability of the reference word with the lane's true context must
+beat the same word's log-probability with a wrong context, a neighbouring
+lane's (another document's state after its own sentences), by
+`train.contrast_margin` nats; each shortfall costs `train.contrast_weight`
+times itself. Cross-entropy alone never asks the context to matter: a
+pronoun whose gender the current sentence's prior guesses right most of the
+time costs little either way. The hinge asks exactly what the balanced twins
+measure. It costs a second forward pass over the rows that hold such a word
+and continue a document (a document's first sentence has no context to beat).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
+from torch import Tensor
 
 from training.data import Slot
 from translator.config import TrainConfig
-from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID
+from translator.model import Seq2Seq
+from translator.state import DocState
+from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID, Tokenizer
+
+log = logging.getLogger("training")
 
 
 def lever_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
@@ -63,3 +84,53 @@ def apply_levers(slots: list[Slot], cfg: TrainConfig, step: int, rank: int = 0) 
         slot = drop_context(slot, cfg.context_dropout, gen)
         out.append(drop_source_words(slot, cfg.coword_dropout, gen))
     return out
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """The contrastive margin: on `ids` in the reference, the true context must beat a neighbour's."""
+
+    ids: Tensor  # (K,) target piece ids the margin applies to
+    weight: float
+    margin: float
+
+    @staticmethod
+    def from_config(cfg: TrainConfig, tokenizer: Tokenizer, uses_context: bool) -> Contrast | None:
+        """None when off. Words are taken as written and capitalised; those that are not one piece are skipped."""
+        if cfg.contrast_weight <= 0:
+            return None
+        if not uses_context:
+            raise ValueError("train.contrast_weight needs a model with a document context (model.context != none)")
+        words = {w for word in cfg.contrast_words.split() for w in (word, word[:1].upper() + word[1:])}
+        ids = sorted({p[0] for p in map(tokenizer.encode, words) if len(p) == 1})
+        if not ids:
+            raise ValueError(f"train.contrast_words: none of {cfg.contrast_words!r} is a single vocabulary piece")
+        log.info("contrastive margin on %d target pieces (of %d words)", len(ids), len(words))
+        return Contrast(torch.tensor(ids), cfg.contrast_weight, cfg.contrast_margin)
+
+    def positions(self, slot: Slot) -> Tensor:
+        """(B, T) bool: the reference's contrast words in lanes that continue a document."""
+        hit = torch.isin(slot.tgt_out, self.ids.to(slot.tgt_out.device))
+        return hit & ~slot.start.unsqueeze(1)
+
+    def loss(self, model: Seq2Seq, slot: Slot, context: DocState, features: Tensor) -> Tensor:
+        """Summed hinge over the slot's contrast words; `features` (B, T, F) came from the true context."""
+        hit = self.positions(slot)
+        rows = hit.any(1).nonzero().squeeze(1)
+        if rows.numel() == 0:
+            return features.new_zeros(())
+        lanes = context.batch_size
+        neighbour = (torch.arange(lanes, device=rows.device) + 1) % lanes
+        wrong = context.index_select(neighbour).index_select(rows)
+        enc, _ = model.encode(slot.src[rows], slot.src_len[rows.cpu()], wrong.encoder_carry)
+        enc, state = model.init_state(enc, wrong)
+        wrong_features = model.decode(slot.tgt_in[rows], slot.tgt_len[rows.cpu()], state, enc).features
+        gold = slot.tgt_out[hit]
+        true_lp = _gold_log_probs(model, features[hit], gold)
+        wrong_lp = _gold_log_probs(model, wrong_features[hit[rows]], gold)
+        return self.weight * F.relu(self.margin - (true_lp - wrong_lp)).sum()
+
+
+def _gold_log_probs(model: Seq2Seq, features: Tensor, gold: Tensor) -> Tensor:
+    """(N, F) decoder features, (N,) reference ids -> (N,) log-probabilities of the references."""
+    return model.logits(features).float().log_softmax(-1).gather(1, gold.unsqueeze(1)).squeeze(1)

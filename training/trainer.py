@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from evaluation.metrics import corpus_scores
 from training import distributed
 from training.data import DocumentStream, Slot
-from training.levers import apply_levers
+from training.levers import Contrast, apply_levers
 from training.report import Reporter
 from training.schedule import lr_at
 from training.store import TokenStore, check_fingerprint, open_store, train_store, train_store_path
@@ -51,9 +51,9 @@ class ChunkLoss(nn.Module):
     per backward, however many sentences the gradient flows through.
     """
 
-    def __init__(self, model: Seq2Seq, label_smoothing: float) -> None:
+    def __init__(self, model: Seq2Seq, label_smoothing: float, contrast: Contrast | None = None) -> None:
         super().__init__()
-        self.model, self.label_smoothing = model, label_smoothing
+        self.model, self.label_smoothing, self.contrast = model, label_smoothing, contrast
 
     def forward(self, slots: list[Slot], context: DocState | None) -> tuple[Tensor, Tensor, DocState | None]:
         device = slots[0].src.device
@@ -70,6 +70,8 @@ class ChunkLoss(nn.Module):
                 logits, slot.tgt_out[real], label_smoothing=self.label_smoothing, reduction="sum"
             )
             tokens = tokens + real.sum()
+            if self.contrast is not None and context is not None:
+                loss = loss + self.contrast.loss(self.model, slot, context, out.features)
             context = self.model.next_doc_state(enc_final, out.state, slot.tgt_out)
         return loss, tokens, context
 
@@ -142,7 +144,8 @@ class Run:
 def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     """Train per `cfg` (or continue `resume`); returns the run directory."""
     run = _start(cfg, resume)
-    graph: nn.Module = ChunkLoss(run.model, cfg.train.label_smoothing)
+    contrast = Contrast.from_config(cfg.train, run.tokenizer, run.model.uses_context)
+    graph: nn.Module = ChunkLoss(run.model, cfg.train.label_smoothing, contrast)
     if run.dist.enabled:
         graph = DistributedDataParallel(graph)
     progress, world = run.progress, run.dist.world

@@ -99,12 +99,20 @@ class TrainConfig:
     # Levers that make the model use its context (training/levers.py); 0 = off.
     context_dropout: float = 0.0  # probability that a lane's carried state is reset before a sentence
     coword_dropout: float = 0.0  # probability that a source piece is replaced by <unk> (Fernandes et al. 2021)
+    contrast_weight: float = 0.0  # margin loss weight: true context must beat a neighbour's (Jean & Cho 2019); 0 = off
+    contrast_margin: float = 1.0  # nats by which a contrast word's log-probability must gain from its true context
+    contrast_words: str = "él ella ellos ellas"  # target words the margin applies to (space-separated)
 
     def __post_init__(self) -> None:
         for name in ("context_dropout", "coword_dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"train.{name}: {value!r} must be in [0, 1)")
+        for name in ("contrast_weight", "contrast_margin"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name}: {getattr(self, name)!r} must be >= 0")
+        if self.contrast_weight > 0 and not self.contrast_words.split():
+            raise ConfigError("train.contrast_words: name at least one target word for the contrastive margin")
 
 
 @dataclass

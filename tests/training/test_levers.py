@@ -1,4 +1,5 @@
-"""Context dropout and CoWord dropout: what they change, what they leave, and that they replay exactly."""
+"""The context levers: context dropout and CoWord dropout (what they change, what they leave, that they
+replay exactly) and the contrastive margin (which words, which lanes, which wrong context)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import torch
 
 from tests.conftest import tiny_config
 from training.data import Slot, make_slot
-from training.levers import apply_levers, drop_context, drop_source_words, lever_generator
+from training.levers import Contrast, apply_levers, drop_context, drop_source_words, lever_generator
 from training.trainer import train
 from translator import checkpoint
 from translator.config import Config, ConfigError
-from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID
+from translator.model import Seq2Seq
+from translator.state import DocState, LSTMState
+from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 
 def big_slot(lanes: int = 2000) -> Slot:
@@ -66,7 +69,7 @@ def test_levers_are_config_keys_checked_and_stored_in_the_checkpoint() -> None:
         Config().override(["train.coword_dropout=1.5"])
 
 
-def run(tmp_path: Path, name: str, corpus: dict[str, str], **levers: float) -> dict[str, torch.Tensor]:
+def run(tmp_path: Path, name: str, corpus: dict[str, str], **levers: float | str) -> dict[str, torch.Tensor]:
     cfg = tiny_config(tmp_path / name, max_steps=12, valid_every=1000).override(
         [f"data.train={corpus['train']}", *(f"train.{k}={v}" for k, v in levers.items())]
     )
@@ -77,10 +80,72 @@ def run(tmp_path: Path, name: str, corpus: dict[str, str], **levers: float) -> d
     return ckpt.model
 
 
-@pytest.mark.parametrize("lever", ["context_dropout", "coword_dropout"])
-def test_trainer_applies_each_lever_reproducibly(tmp_path: Path, synthetic_corpus: dict[str, str], lever: str) -> None:
+@pytest.mark.parametrize(
+    ("lever", "value"), [("context_dropout", 0.5), ("coword_dropout", 0.5), ("contrast_weight", 1.0)]
+)
+def test_trainer_applies_each_lever_reproducibly(
+    tmp_path: Path, synthetic_corpus: dict[str, str], lever: str, value: float
+) -> None:
     plain = run(tmp_path, "plain", synthetic_corpus)
-    first = run(tmp_path, "a", synthetic_corpus, **{lever: 0.5})
-    again = run(tmp_path, "b", synthetic_corpus, **{lever: 0.5})
+    words = {"contrast_words": "es muy mira"}  # single pieces in the tiny vocabulary (él, ella, lo, la are not)
+    first = run(tmp_path, "a", synthetic_corpus, **{lever: value}, **words)
+    again = run(tmp_path, "b", synthetic_corpus, **{lever: value}, **words)
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert any(not torch.equal(first[k], plain[k]) for k in first)
+
+
+WORD = 50  # the contrast word's piece id in the hand-made slots below
+
+
+def random_context(model: Seq2Seq, lanes: int) -> DocState:
+    """A different, non-zero document state in every lane."""
+    empty = model.empty_doc_state(lanes)
+    assert empty is not None
+    rand = lambda s: LSTMState(torch.randn_like(s.h), torch.randn_like(s.c))  # noqa: E731
+    return DocState(rand(empty.encoder), rand(empty.decoder), empty.memory)
+
+
+def gold_log_prob(model: Seq2Seq, slot: Slot, lane: int, context: DocState, position: int) -> float:
+    """log p(reference piece at `position` of `lane`), the lane decoded alone with `context`."""
+    row = torch.tensor([lane])
+    enc, _ = model.encode(slot.src[row], slot.src_len[row], context.encoder_carry)
+    enc, state = model.init_state(enc, context)
+    features = model.decode(slot.tgt_in[row], slot.tgt_len[row], state, enc).features[0, position].detach()
+    return float(model.logits(features).log_softmax(-1)[slot.tgt_out[lane, position]])
+
+
+def test_contrast_asks_the_true_context_to_beat_the_neighbouring_lanes_on_its_words_only() -> None:
+    torch.manual_seed(0)
+    model = Seq2Seq(tiny_config().override(["model.vocab_size=120"]).model).eval()
+    pairs = [([10, 11, 12], [20, WORD, 21]), ([13, 14], [WORD, 22]), ([15, 16], [23, 24]), ([17], [25])]
+    slot = make_slot(pairs, [False, True, False, False])  # lane 1 starts a document: nothing to beat
+    context = random_context(model, 4)
+    contrast = Contrast(torch.tensor([WORD]), weight=2.0, margin=30.0)  # a margin no model meets: hinge active
+    assert contrast.positions(slot).nonzero().tolist() == [[0, 1]]
+
+    enc, _ = model.encode(slot.src, slot.src_len, context.encoder_carry)
+    enc, state = model.init_state(enc, context)
+    features = model.decode(slot.tgt_in, slot.tgt_len, state, enc).features
+    with torch.no_grad():
+        got = float(contrast.loss(model, slot, context, features))
+    true_lp = gold_log_prob(model, slot, 0, context.index_select(torch.tensor([0])), 1)
+    wrong_lp = gold_log_prob(model, slot, 0, context.index_select(torch.tensor([1])), 1)  # lane 0's neighbour
+    assert true_lp != pytest.approx(wrong_lp)  # the contexts differ, so the test can tell them apart
+    assert got == pytest.approx(2.0 * (30.0 - (true_lp - wrong_lp)), rel=1e-4)
+    assert float(Contrast(torch.tensor([WORD]), 2.0, 0.0).loss(model, slot, context, features)) == pytest.approx(
+        2.0 * max(0.0, -(true_lp - wrong_lp)), abs=1e-4
+    )
+
+
+def test_contrast_words_become_single_pieces_and_need_a_context_model(tmp_path: Path, trained_run: Path) -> None:
+    tokenizer = Tokenizer((trained_run / "spm.model").read_bytes())
+    cfg = Config().override(["train.contrast_weight=0.5", "train.contrast_words=it zzzqqq"]).train
+    contrast = Contrast.from_config(cfg, tokenizer, uses_context=True)
+    assert contrast is not None and contrast.weight == 0.5
+    expected = {p[0] for w in ("it", "It") if len(p := tokenizer.encode(w)) == 1}
+    assert set(contrast.ids.tolist()) == expected and expected  # the nonsense word is no single piece: skipped
+    with pytest.raises(ValueError, match="model with a document context"):
+        Contrast.from_config(cfg, tokenizer, uses_context=False)
+    assert Contrast.from_config(Config().train, tokenizer, uses_context=True) is None
+    with pytest.raises(ConfigError, match="contrast_margin"):
+        Config().override(["train.contrast_margin=-1"])
