@@ -31,9 +31,13 @@ class Reporter:
                 if isinstance(value, int | float):
                     self.writer.add_scalar(f"{kind}/{key}", value, step)
 
-    def progress(self, step: int, elapsed: float, loss: float, tok_s: float, lr: float) -> None:
+    def progress(
+        self, step: int, elapsed: float, loss: float, tok_s: float, lr: float, margin: float | None = None
+    ) -> None:
         """One status line: overwritten in place on a terminal, appended otherwise."""
         line = f"step {step:>6} | loss {loss:6.3f} | {tok_s:8,.0f} tok/s | lr {lr:.2e} | {_fmt(elapsed)} elapsed"
+        if margin is not None:
+            line += f" | margin {margin:.3f}"
         eta = self._eta(step, elapsed)
         if eta is not None:
             line += f" | ETA {_fmt(eta)}"

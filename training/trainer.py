@@ -55,9 +55,11 @@ class ChunkLoss(nn.Module):
         super().__init__()
         self.model, self.label_smoothing, self.contrast = model, label_smoothing, contrast
 
-    def forward(self, slots: list[Slot], context: DocState | None) -> tuple[Tensor, Tensor, DocState | None]:
+    def forward(self, slots: list[Slot], context: DocState | None) -> tuple[Tensor, Tensor, Tensor, DocState | None]:
+        """(cross-entropy sum, target tokens, contrastive margin sum, the context the last slot leaves)."""
         device = slots[0].src.device
         loss, tokens = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
+        margin = torch.zeros((), device=device)
         for slot in slots:
             if context is not None:
                 context = context.reset(slot.start)
@@ -71,27 +73,29 @@ class ChunkLoss(nn.Module):
             )
             tokens = tokens + real.sum()
             if self.contrast is not None and context is not None:
-                loss = loss + self.contrast.loss(self.model, slot, context, out.features)
+                margin = margin + self.contrast.loss(self.model, slot, context, out.features)
             context = self.model.next_doc_state(enc_final, out.state, slot.tgt_out)
-        return loss, tokens, context
+        return loss, tokens, margin, context
 
 
 def optimisation_step(
     graph: nn.Module, optimizer: torch.optim.Optimizer, slots: list[Slot], context: DocState | None, cfg: Config
-) -> tuple[Tensor, Tensor, float, DocState | None]:
-    """Forward over the slots, backward, clip, update: (loss sum, tokens, grad norm, detached context).
+) -> tuple[Tensor, Tensor, Tensor, float, DocState | None]:
+    """Forward over the slots, backward, clip, update.
 
+    Returns (cross-entropy sum, tokens, margin sum, grad norm, detached context). Both sums are
+    minimised per target token; they are returned apart so the logged loss stays cross-entropy.
     The context leaves detached (truncated backpropagation) and in float32 (bf16 autocast made it).
     """
     device = slots[0].src.device
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast_bf16(device, cfg.train.precision)):
-        loss_sum, n_tokens, context = graph(slots, context)
-    (loss_sum / n_tokens).backward()
+        loss_sum, n_tokens, margin_sum, context = graph(slots, context)
+    ((loss_sum + margin_sum) / n_tokens).backward()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     grad_norm = float(nn.utils.clip_grad_norm_(params, cfg.train.clip_norm))
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return loss_sum, n_tokens, grad_norm, context.detach().float() if context is not None else None
+    return loss_sum, n_tokens, margin_sum, grad_norm, context.detach().float() if context is not None else None
 
 
 def autocast_bf16(device: torch.device, precision: str) -> bool:
@@ -158,13 +162,15 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
             group["lr"] = lr
         slots = [run.stream.next_slot().to(run.dist.device) for _ in range(cfg.train.bptt_sentences)]
         slots = apply_levers(slots, cfg.train, progress.step, run.dist.rank)
-        loss_sum, n_tokens, grad_norm, run.context = optimisation_step(graph, run.optimizer, slots, run.context, cfg)
+        loss_sum, n_tokens, margin_sum, grad_norm, run.context = optimisation_step(
+            graph, run.optimizer, slots, run.context, cfg
+        )
 
         progress.step += 1
         progress.elapsed = time.monotonic() - started
         step_tokens = sum(s.tokens for s in slots) * world
         progress.tokens += step_tokens
-        window.add(step_tokens, float(loss_sum.detach()) / max(1, int(n_tokens)))
+        window.add(step_tokens, float(loss_sum.detach()) / max(1, int(n_tokens)), float(margin_sum.detach()))
         if progress.step % cfg.train.log_every == 0 and run.dist.is_main:
             _log_progress(run, window, lr, grad_norm)
             window = _Window()
@@ -231,11 +237,13 @@ class _Window:
 
     tokens: int = 0
     loss: float = 0.0
+    margin: float = 0.0  # contrastive margin sums (train.contrast_weight): how far the context falls short
     steps: int = 0
     start: float = dataclasses.field(default_factory=time.monotonic)
 
-    def add(self, tokens: int, loss: float) -> None:
+    def add(self, tokens: int, loss: float, margin: float = 0.0) -> None:
         self.tokens, self.loss, self.steps = self.tokens + tokens, self.loss + loss, self.steps + 1
+        self.margin += margin
 
 
 def _log_progress(run: Run, window: _Window, lr: float, grad_norm: float) -> None:
@@ -243,8 +251,11 @@ def _log_progress(run: Run, window: _Window, lr: float, grad_norm: float) -> Non
     p = run.progress
     tok_s = window.tokens / max(1e-9, time.monotonic() - window.start)
     loss = window.loss / max(1, window.steps)
-    run.reporter.progress(p.step, p.elapsed, loss, tok_s, lr)
+    margin = window.margin / max(1, window.steps) if run.cfg.train.contrast_weight > 0 else None
+    run.reporter.progress(p.step, p.elapsed, loss, tok_s, lr, margin)
     record = {"loss": loss, "tok_s": tok_s, "lr": lr, "grad_norm": grad_norm, "elapsed": p.elapsed}
+    if margin is not None:
+        record["margin"] = margin  # the weighted hinge sum per step: how far the true context falls short
     run.reporter.record("train", p.step, {**record, "epoch": run.stream.epoch})
 
 

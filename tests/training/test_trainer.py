@@ -13,8 +13,10 @@ from evaluation.scoring import ContrastiveItem, score_contrastive
 from tests.conftest import tiny_config
 from tests.synthetic import contrastive_items, make_documents
 from training.data import DocumentStream
+from training.levers import Contrast
 from training.store import Recipe, open_store, write_store
 from training.trainer import ChunkLoss, train
+from translator.config import Config
 from translator.inference import Translator
 
 
@@ -69,10 +71,32 @@ def test_training_lanes_equal_sentence_by_sentence_scoring(trained_run: Path, tm
     stream = DocumentStream(open_store(write_store(tmp_path / "s", encoded, t.tokenizer.model_proto, recipe)), 6, 0)
     graph = ChunkLoss(t.model, label_smoothing=0.0).eval()
     with torch.no_grad():
-        loss, tokens, _ = graph([stream.next_slot(), stream.next_slot()], t.model.empty_doc_state(6))
+        loss, tokens, _, _ = graph([stream.next_slot(), stream.next_slot()], t.model.empty_doc_state(6))
     forced = t.force_documents([list(zip(d.sources, d.targets, strict=True)) for d in docs])
     assert float(loss) == pytest.approx(-sum(lp for doc in forced for lp, _ in doc), rel=1e-4)
     assert int(tokens) == sum(n for doc in forced for _, n in doc)
+
+
+def test_contrastive_margin_comes_back_apart_from_the_cross_entropy(trained_run: Path, tmp_path: Path) -> None:
+    """The margin is its own sum: the cross-entropy (what the progress line shows) does not change with it."""
+    t = Translator.load(trained_run)
+    docs = make_documents(6, seed=4)
+    encoded = [
+        list(zip(t.tokenizer.encode_batch(d.sources), t.tokenizer.encode_batch(d.targets), strict=True)) for d in docs
+    ]
+    recipe = Recipe("test", "", 100, False, "en", "es")
+    store = open_store(write_store(tmp_path / "s", encoded, t.tokenizer.model_proto, recipe))
+    words = Config().override(["train.contrast_weight=1", "train.contrast_margin=50", "train.contrast_words=es muy"])
+    contrast = Contrast.from_config(words.train, t.tokenizer, uses_context=True)
+    results = []
+    for with_margin in (False, True):
+        stream = DocumentStream(store, 6, 0)
+        graph = ChunkLoss(t.model, 0.0, contrast if with_margin else None).eval()
+        with torch.no_grad():
+            results.append(graph([stream.next_slot(), stream.next_slot()], t.model.empty_doc_state(6)))
+    (plain_loss, _, plain_margin, _), (loss, _, margin, _) = results
+    assert float(loss) == pytest.approx(float(plain_loss)) and float(plain_margin) == 0.0
+    assert float(margin) > 0  # a 50-nat margin is never met: every word in a continuing lane adds to it
 
 
 def test_small_corpus_shrinks_the_vocabulary(tmp_path: Path, synthetic_corpus: dict[str, str]) -> None:
