@@ -105,12 +105,13 @@ def random_context(model: Seq2Seq, lanes: int) -> DocState:
     return DocState(rand(empty.encoder), rand(empty.decoder), empty.memory)
 
 
+@torch.no_grad()
 def gold_log_prob(model: Seq2Seq, slot: Slot, lane: int, context: DocState, position: int) -> float:
     """log p(reference piece at `position` of `lane`), the lane decoded alone with `context`."""
     row = torch.tensor([lane])
     enc, _ = model.encode(slot.src[row], slot.src_len[row], context.encoder_carry)
     enc, state = model.init_state(enc, context)
-    features = model.decode(slot.tgt_in[row], slot.tgt_len[row], state, enc).features[0, position].detach()
+    features = model.decode(slot.tgt_in[row], slot.tgt_len[row], state, enc).features[0, position]
     return float(model.logits(features).log_softmax(-1)[slot.tgt_out[lane, position]])
 
 
