@@ -170,7 +170,8 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
         progress.elapsed = time.monotonic() - started
         step_tokens = sum(s.tokens for s in slots) * world
         progress.tokens += step_tokens
-        window.add(step_tokens, float(loss_sum.detach()) / max(1, int(n_tokens)), float(margin_sum.detach()))
+        per_token = max(1, int(n_tokens))
+        window.add(step_tokens, float(loss_sum.detach()) / per_token, float(margin_sum.detach()) / per_token)
         if progress.step % cfg.train.log_every == 0 and run.dist.is_main:
             _log_progress(run, window, lr, grad_norm)
             window = _Window()
@@ -237,7 +238,7 @@ class _Window:
 
     tokens: int = 0
     loss: float = 0.0
-    margin: float = 0.0  # contrastive margin sums (train.contrast_weight): how far the context falls short
+    margin: float = 0.0  # the contrastive margin term per target token (train.contrast_weight), as optimised
     steps: int = 0
     start: float = dataclasses.field(default_factory=time.monotonic)
 
@@ -255,7 +256,7 @@ def _log_progress(run: Run, window: _Window, lr: float, grad_norm: float) -> Non
     run.reporter.progress(p.step, p.elapsed, loss, tok_s, lr, margin)
     record = {"loss": loss, "tok_s": tok_s, "lr": lr, "grad_norm": grad_norm, "elapsed": p.elapsed}
     if margin is not None:
-        record["margin"] = margin  # the weighted hinge sum per step: how far the true context falls short
+        record["margin"] = margin  # the margin term per target token: how far the true context falls short
     run.reporter.record("train", p.step, {**record, "epoch": run.stream.epoch})
 
 
