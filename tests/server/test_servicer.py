@@ -6,6 +6,7 @@ import struct
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import grpc
 import pytest
@@ -14,9 +15,13 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from server import contextblob
 from server.app import Server
+from server.batcher import Job
+from server.errors import RequestError
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
+from server.metrics import Metrics
 from server.registry import ServedModel
+from server.servicer import _Call
 from tests.synthetic import make_documents
 from translator.inference import Translator
 
@@ -254,3 +259,24 @@ def test_client_strings_echoed_in_errors_are_capped(stub: pb_grpc.TranslatorStub
         stub.Translate(request(["a ."], model="x" * 100_000))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
     assert len(info.value.details()) < 300  # type: ignore[attr-defined]
+
+
+class _EndedRpc:
+    """A call whose client left before the server attached its job: gRPC's add_callback then returns False."""
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        return False
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:1"
+
+
+def test_a_call_whose_client_already_left_is_cancelled_before_its_job_is_queued() -> None:
+    """The race the callback cannot see (the RPC ended first) still ends in CANCELLED, counted, nothing queued."""
+    metrics = Metrics()
+    job = cast(Job, object())  # never run: attach must refuse before the batcher sees it
+    rpc = cast(grpc.ServicerContext, _EndedRpc())
+    with pytest.raises(RequestError) as refused, _Call(metrics, "Translate", rpc) as call:
+        call.attach(job)
+    assert refused.value.code == grpc.StatusCode.CANCELLED
+    assert metrics.requests.labels("Translate", "", "CANCELLED")._value.get() == 1
