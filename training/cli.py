@@ -149,16 +149,21 @@ def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=_train)
 
 
-def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags shared by `nmt train` and `python -m training` (what torchrun runs)."""
+def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
+    """The config and the training corpus: all `nmt binarize` needs, and where `nmt train`'s flags begin."""
     p.add_argument("--config", type=Path, help="YAML config (sections model/data/train/decode)")
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="e.g. train.lr=1e-3"
     )
     p.add_argument("--train", help="training corpus: PREFIX (PREFIX.src/.tgt[/.doc]) or a .tsv[.gz]")
-    p.add_argument("--dev", help="dev corpus, same forms")
     p.add_argument("--src", help="source language suffix (default en)")
     p.add_argument("--tgt", help="target language suffix (default es)")
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by `nmt train` and `python -m training` (what torchrun runs)."""
+    add_corpus_arguments(p)
+    p.add_argument("--dev", help="dev corpus, same forms")
     p.add_argument("--out", help="run directory (checkpoints, metrics, logs)")
     p.add_argument(
         "--context",
@@ -179,16 +184,13 @@ def train_config(args: argparse.Namespace) -> tuple[Config, object | None]:
     from translator import checkpoint
 
     flags = {
-        "data.train": args.train,
         "data.dev": args.dev,
-        "data.src_lang": args.src,
-        "data.tgt_lang": args.tgt,
         "train.out_dir": args.out,
         "model.context": args.context,
         "train.max_minutes": args.max_minutes,
         "train.max_steps": args.max_steps,
     }
-    overrides = [*(f"{k}={v}" for k, v in flags.items() if v is not None), *args.overrides]
+    overrides = _overrides(args, flags)
     base = Config.from_yaml(args.config) if args.config else Config()
     out_dir = Path(args.out or base.override(args.overrides).train.out_dir)
     if args.resume and (out_dir / checkpoint.LAST).is_file():
@@ -196,10 +198,26 @@ def train_config(args: argparse.Namespace) -> tuple[Config, object | None]:
         return ckpt.config.override(overrides), ckpt
     if args.resume:
         log.warning("--resume: no %s in %s, starting a new run", checkpoint.LAST, out_dir)
-    cfg = base.override(overrides)
+    return _with_corpus(base.override(overrides)), None
+
+
+def corpus_config(args: argparse.Namespace) -> Config:
+    """The config that `add_corpus_arguments`' flags describe."""
+    base = Config.from_yaml(args.config) if args.config else Config()
+    return _with_corpus(base.override(_overrides(args, {})))
+
+
+def _overrides(args: argparse.Namespace, flags: dict[str, object]) -> list[str]:
+    """`section.key=value` for the corpus flags and `flags` that were given, then the --set ones (which win)."""
+    corpus = {"data.train": args.train, "data.src_lang": args.src, "data.tgt_lang": args.tgt}
+    given = {**corpus, **flags}
+    return [*(f"{k}={v}" for k, v in given.items() if v is not None), *args.overrides]
+
+
+def _with_corpus(cfg: Config) -> Config:
     if not cfg.data.train:
         raise ConfigError("no training data: give --train PREFIX or data.train in the config")
-    return cfg, None
+    return cfg
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -233,7 +251,7 @@ def _drop_nproc(argv: list[str]) -> list[str]:
 
 def _add_binarize(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("binarize", help="tokenize a training corpus once into a memory-mapped store for `nmt train`")
-    add_train_arguments(p)
+    add_corpus_arguments(p)
     p.add_argument("--store", required=True, type=Path, help="the store directory to write (then: --train STORE)")
     p.add_argument("--workers", type=int, default=0, help="tokenizing processes (0: one per core)")
     p.set_defaults(func=_binarize)
@@ -242,8 +260,7 @@ def _add_binarize(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _binarize(args: argparse.Namespace) -> int:
     from training.store import binarize, read_meta
 
-    cfg, _ = train_config(args)
-    meta = read_meta(binarize(cfg, args.store, args.workers))
+    meta = read_meta(binarize(corpus_config(args), args.store, args.workers))
     print(json.dumps({k: meta[k] for k in ("n_docs", "n_pairs", "n_src_tokens", "n_tgt_tokens", "fingerprint")}))
     return 0
 

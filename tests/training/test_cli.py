@@ -42,3 +42,10 @@ def test_binarize_reports_a_malformed_corpus_by_file_and_line(
     assert main(["binarize", "--train", str(tmp_path / "c"), "--store", str(tmp_path / "s"), "--workers", "2"]) == 2
     assert "c.es:3: misaligned files" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("flag", [["--max-steps", "5"], ["--out", "run"], ["--resume"], ["--context", "none"]])
+def test_binarize_refuses_training_flags_it_would_ignore(tmp_path: Path, flag: list[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["binarize", "--train", str(tmp_path / "c"), "--store", str(tmp_path / "s"), *flag])
+    assert refused.value.code == 2  # argparse: unrecognized arguments
