@@ -14,9 +14,10 @@ from tests.conftest import tiny_config
 from tests.synthetic import contrastive_items, make_documents
 from training.data import DocumentStream
 from training.levers import Contrast
-from training.store import Recipe, open_store, write_store
+from training.store import Recipe, TokenStore, open_store, write_store
 from training.trainer import ChunkLoss, train
 from translator.config import Config
+from translator.corpus import Document
 from translator.inference import Translator
 
 
@@ -60,15 +61,19 @@ def test_context_model_beats_sentence_level_model(
     assert score_contrastive(carry, items(), context="none").accuracy <= 0.7  # reset state: same blindness
 
 
+def store_of(t: Translator, docs: list[Document], path: Path) -> TokenStore:
+    """`docs` tokenized with `t`'s vocabulary into a training store."""
+    encoded = [
+        list(zip(t.tokenizer.encode_batch(d.sources), t.tokenizer.encode_batch(d.targets), strict=True)) for d in docs
+    ]
+    return open_store(write_store(path, encoded, t.tokenizer.model_proto, Recipe("test", "", 100, False, "en", "es")))
+
+
 def test_training_lanes_equal_sentence_by_sentence_scoring(trained_run: Path, tmp_path: Path) -> None:
     """The loss the trainer computes over lanes is the inference-time forced score, summed."""
     t = Translator.load(trained_run)
     docs = make_documents(6, seed=4)
-    encoded = [
-        list(zip(t.tokenizer.encode_batch(d.sources), t.tokenizer.encode_batch(d.targets), strict=True)) for d in docs
-    ]
-    recipe = Recipe("test", "", 100, False, "en", "es")
-    stream = DocumentStream(open_store(write_store(tmp_path / "s", encoded, t.tokenizer.model_proto, recipe)), 6, 0)
+    stream = DocumentStream(store_of(t, docs, tmp_path / "s"), 6, 0)
     graph = ChunkLoss(t.model, label_smoothing=0.0).eval()
     with torch.no_grad():
         loss, tokens, _, _ = graph([stream.next_slot(), stream.next_slot()], t.model.empty_doc_state(6))
@@ -80,12 +85,7 @@ def test_training_lanes_equal_sentence_by_sentence_scoring(trained_run: Path, tm
 def test_contrastive_margin_comes_back_apart_from_the_cross_entropy(trained_run: Path, tmp_path: Path) -> None:
     """The margin is its own sum: the cross-entropy (what the progress line shows) does not change with it."""
     t = Translator.load(trained_run)
-    docs = make_documents(6, seed=4)
-    encoded = [
-        list(zip(t.tokenizer.encode_batch(d.sources), t.tokenizer.encode_batch(d.targets), strict=True)) for d in docs
-    ]
-    recipe = Recipe("test", "", 100, False, "en", "es")
-    store = open_store(write_store(tmp_path / "s", encoded, t.tokenizer.model_proto, recipe))
+    store = store_of(t, make_documents(6, seed=4), tmp_path / "s")
     words = Config().override(["train.contrast_weight=1", "train.contrast_margin=50", "train.contrast_words=es muy"])
     contrast = Contrast.from_config(words.train, t.tokenizer, uses_context=True)
     results = []
