@@ -215,6 +215,11 @@ def _score(args: argparse.Namespace) -> int:
             f"pair accuracy {report['pair_accuracy']:.4f} on {report['pairs']} pairs (both twins right; "
             f"both wrong: {report['pairs_both_wrong']}; sign test that the context helps: p = {report['p_value']:.4g})"
         )
+        print(
+            f"pair margin {report['pair_margin']:+.4f} nats (0 without context); pairs leaning right "
+            f"{report['pairs_leaning_right']}, wrong {report['pairs_leaning_wrong']}; sign test p = "
+            f"{report['lean_p_value']:.4g}"
+        )
     for name in ("by_distance", "by_kind"):
         for key, row in report[name].items():
             print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")

@@ -6,6 +6,14 @@ that differ only in, say, a pronoun's gender. The context is forced through
 the model, then the reference and each variant are scored from the state it
 leaves; the item is correct when the reference scores strictly best. A
 sentence-level model sees no context, so it can only guess.
+
+Accuracy moves only when the context outweighs everything else, so the report
+also keeps each item's margin: the reference's log-probability minus its best
+variant's. On a balanced set (twins that share the current sentence and swap
+reference and variant) a model that ignores the context has exactly opposite
+margins on the two twins of a pair; the pair's mean margin is then zero, and it
+is positive when the context pushes toward the right answer, even where it
+does not push far enough to flip a choice.
 """
 
 from __future__ import annotations
@@ -47,18 +55,24 @@ class ContrastiveReport:
     by_distance: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     pairs: dict[str, list[int]] = field(default_factory=dict)  # pair id -> [twins right, twins]
+    margins: list[float] = field(default_factory=list)  # per item: log p(reference) - max log p(variant)
+    pair_margins: dict[str, list[float]] = field(default_factory=dict)  # pair id -> its twins' margins
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.n if self.n else 0.0
 
-    def add(self, item: ContrastiveItem, ok: bool) -> None:
+    def add(self, item: ContrastiveItem, ok: bool, margin: float | None = None) -> None:
         self.correct += ok
         self.n += 1
+        if margin is not None:
+            self.margins.append(margin)
         if item.pair is not None:
             counts = self.pairs.setdefault(str(item.pair), [0, 0])
             counts[0] += ok
             counts[1] += 1
+            if margin is not None:
+                self.pair_margins.setdefault(str(item.pair), []).append(margin)
         for table, key in ((self.by_distance, item.distance), (self.by_kind, item.kind)):
             if key is not None:
                 table[str(key)][0] += ok
@@ -81,7 +95,28 @@ class ContrastiveReport:
             out["pairs"] = len(self.pairs)
             out["pairs_both_wrong"] = both_wrong
             out["p_value"] = sign_test(both_right, both_wrong)
+        if self.margins:
+            out["mean_margin"] = sum(self.margins) / len(self.margins)
+        if self.pair_margins:
+            out.update(_lean(self.pair_margins))
         return out
+
+
+def _lean(pair_margins: dict[str, list[float]], tie: float = 1e-3) -> dict[str, Any]:
+    """Which way the context pushes each twin pair: the sign of the mean of its twins' margins.
+
+    Zero (within `tie` nats: the twins are scored in different batches) for a
+    model that ignores the context; the sign test asks whether the pairs that
+    lean the right way outnumber those that lean the wrong way.
+    """
+    means = [sum(m) / len(m) for m in pair_margins.values()]
+    right, wrong = sum(m > tie for m in means), sum(m < -tie for m in means)
+    return {
+        "pair_margin": sum(means) / len(means),
+        "pairs_leaning_right": right,
+        "pairs_leaning_wrong": wrong,
+        "lean_p_value": sign_test(right, wrong),
+    }
 
 
 def sign_test(both_right: int, both_wrong: int) -> float:
@@ -154,5 +189,6 @@ def score_contrastive(
             same_row = torch.zeros(len(candidates), dtype=torch.long, device=translator.device)
             state = state.index_select(same_row)  # every candidate continues the same context
         scores = translator.force([item.src] * len(candidates), candidates, state)[0]
-        report.add(item, bool(scores[0] > scores[1:].max()))
+        margin = float(scores[0] - scores[1:].max())
+        report.add(item, margin > 0, margin)
     return report

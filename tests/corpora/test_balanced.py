@@ -117,7 +117,10 @@ def test_a_sentence_level_model_scores_exactly_half_of_the_items(corpus: Path) -
         Translator(Seq2Seq(cfg.model), tokenizer, cfg), load_contrastive(corpus / "dev.balanced.jsonl")
     )
     assert report.n == 2 * len(NOUNS) and report.accuracy == 0.5
-    assert report.to_dict()["pair_accuracy"] == 0.0  # it prefers the same candidate for both twins
+    out = report.to_dict()
+    assert out["pair_accuracy"] == 0.0  # it prefers the same candidate for both twins
+    assert out["pair_margin"] == pytest.approx(0.0, abs=1e-4)  # by exactly opposite margins
+    assert out["pairs_leaning_right"] == out["pairs_leaning_wrong"] == 0
 
 
 def test_spanish_and_english_swaps_fix_the_words_around_the_noun() -> None:

@@ -58,6 +58,19 @@ def test_pair_accuracy_counts_pairs_whose_twins_are_all_right() -> None:
     assert "pairs" not in ContrastiveReport().to_dict()  # unpaired sets report as before
 
 
+def test_pair_margins_lean_the_way_the_context_pushes_even_when_no_choice_flips() -> None:
+    report = ContrastiveReport()
+    margins = [("a", 1.0), ("a", -1.0), ("b", 0.5), ("b", -0.3), ("c", 2.0), ("c", -2.5), ("d", 0.2), ("d", -0.1)]
+    for pair, margin in margins:  # every pair one twin right, one wrong: accuracy and pair accuracy say nothing
+        report.add(ContrastiveItem("s", "r", ("x",), pair=pair), margin > 0, margin)
+    out = report.to_dict()
+    assert out["accuracy"] == 0.5 and out["pair_accuracy"] == 0.0 and out["p_value"] == 1.0
+    assert out["mean_margin"] == pytest.approx(sum(m for _, m in margins) / 8)
+    assert out["pair_margin"] == pytest.approx((0.0 + 0.1 - 0.25 + 0.05) / 4)
+    assert (out["pairs_leaning_right"], out["pairs_leaning_wrong"]) == (2, 1)  # "a" is level: neither
+    assert out["lean_p_value"] == pytest.approx(sign_test(2, 1))
+
+
 def test_sign_test_counts_only_the_pairs_the_context_decides() -> None:
     assert sign_test(0, 0) == 1.0  # a sentence-level model: every pair one right, one wrong
     assert sign_test(5, 0) == pytest.approx(1 / 32)
