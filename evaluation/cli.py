@@ -216,7 +216,8 @@ def _score(args: argparse.Namespace) -> int:
             f"both wrong: {report['pairs_both_wrong']}; sign test that the context helps: p = {report['p_value']:.4g})"
         )
         print(
-            f"pair margin {report['pair_margin']:+.4f} nats (0 without context); pairs leaning right "
+            f"pair margin {report['pair_margin']:+.4f} nats (0 without context; to flip, beat the gap "
+            f"{report['pair_gap']:.4f}); pairs leaning right "
             f"{report['pairs_leaning_right']}, wrong {report['pairs_leaning_wrong']}; sign test p = "
             f"{report['lean_p_value']:.4g}"
         )

@@ -13,7 +13,9 @@ variant's. On a balanced set (twins that share the current sentence and swap
 reference and variant) a model that ignores the context has exactly opposite
 margins on the two twins of a pair; the pair's mean margin is then zero, and it
 is positive when the context pushes toward the right answer, even where it
-does not push far enough to flip a choice.
+does not push far enough to flip a choice. Half the spread of a pair's two
+margins (`pair_gap`) is the preference the current sentence and the prior give
+one candidate: the context flips the pair's choices only where it outweighs that.
 """
 
 from __future__ import annotations
@@ -111,8 +113,10 @@ def _lean(pair_margins: dict[str, list[float]], tie: float = 1e-3) -> dict[str, 
     """
     means = [sum(m) / len(m) for m in pair_margins.values()]
     right, wrong = sum(m > tie for m in means), sum(m < -tie for m in means)
+    gaps = [(max(m) - min(m)) / 2 for m in pair_margins.values()]
     return {
         "pair_margin": sum(means) / len(means),
+        "pair_gap": sum(gaps) / len(gaps),  # what the context would have to outweigh: half the twins' spread
         "pairs_leaning_right": right,
         "pairs_leaning_wrong": wrong,
         "lean_p_value": sign_test(right, wrong),

@@ -67,6 +67,7 @@ def test_pair_margins_lean_the_way_the_context_pushes_even_when_no_choice_flips(
     assert out["accuracy"] == 0.5 and out["pair_accuracy"] == 0.0 and out["p_value"] == 1.0
     assert out["mean_margin"] == pytest.approx(sum(m for _, m in margins) / 8)
     assert out["pair_margin"] == pytest.approx((0.0 + 0.1 - 0.25 + 0.05) / 4)
+    assert out["pair_gap"] == pytest.approx((1.0 + 0.4 + 2.25 + 0.15) / 4)  # the sentence's own pull, per pair
     assert (out["pairs_leaning_right"], out["pairs_leaning_wrong"]) == (2, 1)  # "a" is level: neither
     assert out["lean_p_value"] == pytest.approx(sign_test(2, 1))
 
