@@ -100,7 +100,7 @@ class TrainConfig:
     context_dropout: float = 0.0  # probability that a lane's carried state is reset before a sentence
     coword_dropout: float = 0.0  # probability that a source piece is replaced by <unk> (Fernandes et al. 2021)
     contrast_weight: float = 0.0  # margin loss weight: true context must beat a neighbour's (Jean & Cho 2019); 0 = off
-    contrast_margin: float = 1.0  # nats by which a contrast word's log-probability must gain from its true context
+    contrast_margin: float = 2.0  # nats by which a contrast word's log-probability must gain from its true context
     contrast_words: str = "él ella ellos ellas"  # target words the margin applies to (space-separated)
 
     def __post_init__(self) -> None:
