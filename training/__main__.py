@@ -5,6 +5,7 @@ torchrun --nproc-per-node 2 -m training --train data/bible/train --dev data/bibl
 
 import argparse
 import logging
+import os
 import sys
 
 from training.cli import add_train_arguments, train_config
@@ -21,4 +22,18 @@ def main() -> int:
     return 0
 
 
-sys.exit(main())
+def _exit_now(code: int) -> None:
+    """Leave without the interpreter's finalization once a torchrun process has finished its work.
+
+    The run is complete and saved, and the process group is destroyed, yet gloo's worker threads
+    can still hold tensors; destroying those while Python shuts down aborts the process now and
+    then ("terminate called without an active exception", pytorch/pytorch#179291), and torchrun
+    then reports the whole job failed. Flushing and `os._exit` skips that phase.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+_exit_now(main())
