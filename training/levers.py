@@ -119,15 +119,12 @@ class Contrast:
         rows = hit.any(1).nonzero().squeeze(1)
         if rows.numel() == 0:
             return features.new_zeros(())
-        lanes = context.batch_size
-        neighbour = (torch.arange(lanes, device=rows.device) + 1) % lanes
-        wrong = context.index_select(neighbour).index_select(rows)
-        enc, _ = model.encode(slot.src[rows], slot.src_len[rows.cpu()], wrong.encoder_carry)
-        enc, state = model.init_state(enc, wrong)
-        wrong_features = model.decode(slot.tgt_in[rows], slot.tgt_len[rows.cpu()], state, enc).features
+        wrong = context.index_select((rows + 1) % context.batch_size)  # each row's neighbouring lane
+        on_cpu = rows.cpu()  # lengths stay on the CPU, as in the main pass
+        out, _ = model.force(slot.src[rows], slot.src_len[on_cpu], slot.tgt_in[rows], slot.tgt_len[on_cpu], wrong)
         gold = slot.tgt_out[hit]
         true_lp = _gold_log_probs(model, features[hit], gold)
-        wrong_lp = _gold_log_probs(model, wrong_features[hit[rows]], gold)
+        wrong_lp = _gold_log_probs(model, out.features[hit[rows]], gold)
         return self.weight * F.relu(self.margin - (true_lp - wrong_lp)).sum()
 
 

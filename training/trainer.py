@@ -63,9 +63,7 @@ class ChunkLoss(nn.Module):
         for slot in slots:
             if context is not None:
                 context = context.reset(slot.start)
-            enc, enc_final = self.model.encode(slot.src, slot.src_len, context.encoder_carry if context else None)
-            enc, state = self.model.init_state(enc, context)
-            out = self.model.decode(slot.tgt_in, slot.tgt_len, state, enc)
+            out, enc_final = self.model.force(slot.src, slot.src_len, slot.tgt_in, slot.tgt_len, context)
             real = slot.tgt_out.ne(PAD_ID)  # (B, T)
             logits = self.model.logits(out.features[real])  # (N, V): only real positions
             loss = loss + F.cross_entropy(

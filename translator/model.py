@@ -158,6 +158,18 @@ class Seq2Seq(nn.Module):
         features, final, _ = self.decoder(tgt_in, lengths, state, enc)
         return DecodeOutput(features, final)
 
+    def force(
+        self, src: Tensor, src_len: Tensor, tgt_in: Tensor, tgt_len: Tensor, doc_state: DocState | None
+    ) -> tuple[DecodeOutput, EncoderCarry]:
+        """Teacher-force a batch continuing `doc_state`: the decoder's output, and what the encoder leaves.
+
+        The one sequence (encode, init_state, decode) that training's loss, its contrastive margin
+        and inference's forced scoring share; `next_doc_state` turns the pair into the next context.
+        """
+        enc, enc_final = self.encode(src, src_len, doc_state.encoder_carry if doc_state else None)
+        enc, state = self.init_state(enc, doc_state)
+        return self.decode(tgt_in, tgt_len, state, enc), enc_final
+
     def logits(self, features: Tensor) -> Tensor:
         """(..., F) -> (..., V). Kept separate so training projects only real tokens."""
         return self.output(features)

@@ -109,9 +109,8 @@ def random_context(model: Seq2Seq, lanes: int) -> DocState:
 def gold_log_prob(model: Seq2Seq, slot: Slot, lane: int, context: DocState, position: int) -> float:
     """log p(reference piece at `position` of `lane`), the lane decoded alone with `context`."""
     row = torch.tensor([lane])
-    enc, _ = model.encode(slot.src[row], slot.src_len[row], context.encoder_carry)
-    enc, state = model.init_state(enc, context)
-    features = model.decode(slot.tgt_in[row], slot.tgt_len[row], state, enc).features[0, position]
+    out, _ = model.force(slot.src[row], slot.src_len[row], slot.tgt_in[row], slot.tgt_len[row], context)
+    features = out.features[0, position]
     return float(model.logits(features).log_softmax(-1)[slot.tgt_out[lane, position]])
 
 
@@ -124,9 +123,7 @@ def test_contrast_asks_the_true_context_to_beat_the_neighbouring_lanes_on_its_wo
     contrast = Contrast(torch.tensor([WORD]), weight=2.0, margin=30.0)  # a margin no model meets: hinge active
     assert contrast.positions(slot).nonzero().tolist() == [[0, 1]]
 
-    enc, _ = model.encode(slot.src, slot.src_len, context.encoder_carry)
-    enc, state = model.init_state(enc, context)
-    features = model.decode(slot.tgt_in, slot.tgt_len, state, enc).features
+    features = model.force(slot.src, slot.src_len, slot.tgt_in, slot.tgt_len, context)[0].features
     with torch.no_grad():
         got = float(contrast.loss(model, slot, context, features))
     true_lp = gold_log_prob(model, slot, 0, context.index_select(torch.tensor([0])), 1)
