@@ -31,6 +31,12 @@ pronoun whose gender the current sentence's prior guesses right most of the
 time costs little either way. The hinge asks exactly what the balanced twins
 measure. It costs a second forward pass over the rows that hold such a word
 and continue a document (a document's first sentence has no context to beat).
+A word written as a gender pair, `lindo/linda`, is held to its log-odds against
+its partner instead: the true context must move the choice between the two
+toward the reference by the margin more than the neighbour's context does. A
+single word's log-probability can also gain by making every wrong context
+unsure of the word altogether (a model that learns to drop it); the log-odds
+can only gain by choosing the gender, which is what a twin pair tests.
 """
 
 from __future__ import annotations
@@ -90,9 +96,10 @@ def apply_levers(slots: list[Slot], cfg: TrainConfig, step: int, rank: int = 0) 
 class Contrast:
     """The contrastive margin: on `ids` in the reference, the true context must beat a neighbour's."""
 
-    ids: Tensor  # (K,) target piece ids the margin applies to
+    ids: Tensor  # (K,) sorted target piece ids the margin applies to
     weight: float
     margin: float
+    partners: Tensor | None = None  # (K,) each id's other-gender piece (log-odds against it), -1: none
 
     @staticmethod
     def from_config(cfg: TrainConfig, tokenizer: Tokenizer, uses_context: bool) -> Contrast | None:
@@ -101,12 +108,14 @@ class Contrast:
             return None
         if not uses_context:
             raise ValueError("train.contrast_weight needs a model with a document context (model.context != none)")
-        words = {w for word in cfg.contrast_words.split() for w in (word, word[:1].upper() + word[1:])}
-        ids = sorted({p[0] for p in map(tokenizer.encode, words) if len(p) == 1})
-        if not ids:
+        partner = contrast_pieces(cfg.contrast_words, tokenizer)
+        if not partner:
             raise ValueError(f"train.contrast_words: none of {cfg.contrast_words!r} is a single vocabulary piece")
-        log.info("contrastive margin on %d target pieces (of %d words)", len(ids), len(words))
-        return Contrast(torch.tensor(ids), cfg.contrast_weight, cfg.contrast_margin)
+        ids = sorted(partner)
+        pairs = sum(partner[i] >= 0 for i in ids)
+        log.info("contrastive margin on %d target pieces (%d of them in gender pairs)", len(ids), pairs)
+        partners = torch.tensor([partner[i] for i in ids]) if pairs else None
+        return Contrast(torch.tensor(ids), cfg.contrast_weight, cfg.contrast_margin, partners)
 
     def positions(self, slot: Slot) -> Tensor:
         """(B, T) bool: the reference's contrast words in lanes that continue a document."""
@@ -123,11 +132,43 @@ class Contrast:
         on_cpu = rows.cpu()  # lengths stay on the CPU, as in the main pass
         out, _ = model.force(slot.src[rows], slot.src_len[on_cpu], slot.tgt_in[rows], slot.tgt_len[on_cpu], wrong)
         gold = slot.tgt_out[hit]
-        true_lp = _gold_log_probs(model, features[hit], gold)
-        wrong_lp = _gold_log_probs(model, out.features[hit[rows]], gold)
-        return self.weight * F.relu(self.margin - (true_lp - wrong_lp)).sum()
+        partner = None if self.partners is None else self.partners.to(gold.device)[self._index(gold)]
+        true = _gold_scores(model, features[hit], gold, partner)
+        wrong_score = _gold_scores(model, out.features[hit[rows]], gold, partner)
+        return self.weight * F.relu(self.margin - (true - wrong_score)).sum()
+
+    def _index(self, gold: Tensor) -> Tensor:
+        """Each reference id's position in `ids` (all of them are there)."""
+        return torch.searchsorted(self.ids.to(gold.device), gold)
 
 
-def _gold_log_probs(model: Seq2Seq, features: Tensor, gold: Tensor) -> Tensor:
-    """(N, F) decoder features, (N,) reference ids -> (N,) log-probabilities of the references."""
-    return model.logits(features).float().log_softmax(-1).gather(1, gold.unsqueeze(1)).squeeze(1)
+def contrast_pieces(words: str, tokenizer: Tokenizer) -> dict[int, int]:
+    """Piece id -> its gender partner's piece id (-1: a single word), for each word written and capitalised.
+
+    A pair is kept only when both of its words are single pieces: half a pair would
+    silently fall back to the log-probability form.
+    """
+    out: dict[int, int] = {}
+    for item in words.split():
+        written = item.split("/")
+        for form in (written, [w[:1].upper() + w[1:] for w in written]):  # a capital pairs with a capital
+            pieces = [tokenizer.encode(w) for w in form]
+            if any(len(p) != 1 for p in pieces):
+                continue
+            ids = [p[0] for p in pieces]
+            if len(ids) == 1:
+                out.setdefault(ids[0], -1)
+            else:
+                out[ids[0]], out[ids[1]] = ids[1], ids[0]
+    return out
+
+
+def _gold_scores(model: Seq2Seq, features: Tensor, gold: Tensor, partner: Tensor | None) -> Tensor:
+    """(N, F) decoder features, (N,) reference ids -> (N,) their log-probabilities,
+    less their partners' where they have one (`partner` -1: none)."""
+    lp = model.logits(features).float().log_softmax(-1)
+    score = lp.gather(1, gold.unsqueeze(1)).squeeze(1)
+    if partner is None:
+        return score
+    other = lp.gather(1, partner.clamp(min=0).unsqueeze(1)).squeeze(1)
+    return score - torch.where(partner >= 0, other, torch.zeros_like(other))

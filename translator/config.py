@@ -101,7 +101,8 @@ class TrainConfig:
     coword_dropout: float = 0.0  # probability that a source piece is replaced by <unk> (Fernandes et al. 2021)
     contrast_weight: float = 0.0  # margin loss weight: true context must beat a neighbour's (Jean & Cho 2019); 0 = off
     contrast_margin: float = 2.0  # nats by which a contrast word's log-probability must gain from its true context
-    contrast_words: str = "él ella ellos ellas"  # target words the margin applies to (space-separated)
+    # Target words the margin applies to (space-separated); "lindo/linda" is a gender pair, held to its log-odds.
+    contrast_words: str = "él ella ellos ellas"
 
     def __post_init__(self) -> None:
         for name in ("context_dropout", "coword_dropout"):
@@ -113,6 +114,9 @@ class TrainConfig:
                 raise ConfigError(f"train.{name}: {getattr(self, name)!r} must be >= 0")
         if self.contrast_weight > 0 and not self.contrast_words.split():
             raise ConfigError("train.contrast_words: name at least one target word for the contrastive margin")
+        for item in self.contrast_words.split():
+            if len(parts := item.split("/")) > 2 or not all(parts) or len(set(parts)) < len(parts):
+                raise ConfigError(f"train.contrast_words: {item!r} is neither a word nor a pair such as lindo/linda")
 
 
 @dataclass

@@ -3,20 +3,22 @@ replay exactly) and the contrastive margin (which words, which lanes, which wron
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+import sentencepiece as spm
 import torch
 
 from tests.conftest import tiny_config
 from training.data import Slot, make_slot
-from training.levers import Contrast, apply_levers, drop_context, drop_source_words, lever_generator
+from training.levers import Contrast, apply_levers, contrast_pieces, drop_context, drop_source_words, lever_generator
 from training.trainer import train
 from translator import checkpoint
 from translator.config import Config, ConfigError
 from translator.model import Seq2Seq
 from translator.state import DocState, LSTMState
-from translator.tokenizer import EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 
 def big_slot(lanes: int = 2000) -> Slot:
@@ -106,12 +108,14 @@ def random_context(model: Seq2Seq, lanes: int) -> DocState:
 
 
 @torch.no_grad()
-def gold_log_prob(model: Seq2Seq, slot: Slot, lane: int, context: DocState, position: int) -> float:
-    """log p(reference piece at `position` of `lane`), the lane decoded alone with `context`."""
+def gold_log_prob(
+    model: Seq2Seq, slot: Slot, lane: int, context: DocState, position: int, piece: int | None = None
+) -> float:
+    """log p(`piece`, by default the reference's, at `position` of `lane`), the lane decoded alone with `context`."""
     row = torch.tensor([lane])
     out, _ = model.force(slot.src[row], slot.src_len[row], slot.tgt_in[row], slot.tgt_len[row], context)
     features = out.features[0, position]
-    return float(model.logits(features).log_softmax(-1)[slot.tgt_out[lane, position]])
+    return float(model.logits(features).log_softmax(-1)[slot.tgt_out[lane, position] if piece is None else piece])
 
 
 def test_contrast_asks_the_true_context_to_beat_the_neighbouring_lanes_on_its_words_only() -> None:
@@ -132,6 +136,61 @@ def test_contrast_asks_the_true_context_to_beat_the_neighbouring_lanes_on_its_wo
     assert true_lp != pytest.approx(wrong_lp)  # the contexts differ, so the test can tell them apart
     assert got == pytest.approx(2.0 * (30.0 - (true_lp - wrong_lp)), rel=1e-4)
     assert level == pytest.approx(2.0 * max(0.0, -(true_lp - wrong_lp)), abs=1e-4)
+
+
+def test_contrast_on_a_gender_pair_holds_the_log_odds_against_the_partner() -> None:
+    torch.manual_seed(1)
+    model = Seq2Seq(tiny_config().override(["model.vocab_size=120"]).model).eval()
+    partner = 60  # the other-gender form of WORD
+    slot = make_slot([([10, 11, 12], [20, WORD, 21]), ([13, 14], [22, 23])], [False, False])
+    context = random_context(model, 2)
+    contrast = Contrast(torch.tensor([WORD, partner]), 1.0, 30.0, partners=torch.tensor([partner, WORD]))
+    with torch.no_grad():
+        features = model.force(slot.src, slot.src_len, slot.tgt_in, slot.tgt_len, context)[0].features
+        got = float(contrast.loss(model, slot, context, features))
+
+    def lp(lane_context: int, piece: int | None = None) -> float:
+        """Lane 0's log-probability of `piece` (the reference's) at the word, with that lane's context."""
+        return gold_log_prob(model, slot, 0, context.index_select(torch.tensor([lane_context])), 1, piece)
+
+    odds = lambda lane_context: lp(lane_context) - lp(lane_context, partner)  # noqa: E731
+    plain = lp(0) - lp(1)
+    assert got == pytest.approx(30.0 - (odds(0) - odds(1)), rel=1e-4)
+    assert got != pytest.approx(30.0 - plain, rel=1e-4)  # not the single word's log-probability form
+
+
+def pronoun_tokenizer() -> Tokenizer:
+    """A real SentencePiece model in which él, ella, Él, Ella and Ellos are single pieces (ellos, ellas are not)."""
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(["Ella vino a casa.", "Él y ella comen.", "Ellos vienen."] * 20),
+        model_writer=model,
+        vocab_size=40,
+        hard_vocab_limit=False,
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
+        user_defined_symbols=["▁él", "▁ella", "▁Él", "▁Ella", "▁Ellos"],
+        minloglevel=2,
+    )
+    return Tokenizer(model.getvalue())
+
+
+def test_contrast_words_read_gender_pairs_a_capital_with_a_capital_and_only_whole() -> None:
+    tokenizer = pronoun_tokenizer()
+    el, ella, El, Ella, Ellos = (tokenizer.encode(w)[0] for w in ("él", "ella", "Él", "Ella", "Ellos"))  # noqa: N806
+    got = contrast_pieces("él/ella ellos/ellas", tokenizer)  # ellos, ellas are no single pieces: no pair
+    assert got == {el: ella, ella: el, El: Ella, Ella: El}
+    assert contrast_pieces("Ellos", tokenizer) == {Ellos: -1}
+    cfg = Config().override(["train.contrast_weight=1", "train.contrast_words=él/ella Ellos"]).train
+    contrast = Contrast.from_config(cfg, tokenizer, uses_context=True)
+    assert contrast is not None and contrast.partners is not None
+    partner_of = dict(zip(contrast.ids.tolist(), contrast.partners.tolist(), strict=True))
+    assert partner_of == {el: ella, ella: el, El: Ella, Ella: El, Ellos: -1}
+    for bad in ("a/b/c", "lindo/", "la/la"):
+        with pytest.raises(ConfigError, match="neither a word nor a pair"):
+            Config().override(["train.contrast_weight=1", f"train.contrast_words={bad}"])
 
 
 def test_contrast_words_become_single_pieces_and_need_a_context_model(tmp_path: Path, trained_run: Path) -> None:
