@@ -45,6 +45,11 @@ def test_bad_overrides_are_rejected(item: str) -> None:
         Config().override([item])
 
 
-def test_shipped_recipe_is_valid() -> None:
-    cfg = Config.from_yaml(Path(__file__).resolve().parents[2] / "configs/bible.yaml")
+def test_shipped_recipes_are_valid() -> None:
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    cfg = Config.from_yaml(configs / "bible.yaml")
     assert cfg.model.context == "carry" and cfg.train.max_minutes == 30
+    stories = Config.from_yaml(configs / "bible-stories.yaml")  # the default but for its corpus and step count
+    assert stories.data.train == "data/bible-stories/train"
+    assert (stories.train.max_steps, stories.train.max_minutes) == (1800, 0)
+    assert stories.model == cfg.model and stories.decode == cfg.decode
