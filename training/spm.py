@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 import sentencepiece as spm
 
 from translator.corpus import Document
-from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from translator.tokenizer import SPM_SPECIAL_IDS
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,9 @@ def train_sentencepiece(
         model_type=model_type,
         character_coverage=1.0,
         hard_vocab_limit=False,
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
         num_threads=2,
         minloglevel=2,
+        **SPM_SPECIAL_IDS,
     )
     log.info("trained %s SentencePiece model on %d lines", model_type, len(lines))
     return model.getvalue()

@@ -8,10 +8,13 @@ point at a different model than the one the weights were trained with.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sentencepiece as spm
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+# SentencePiece trainer arguments that give a model these ids (`Tokenizer` refuses any other)
+SPM_SPECIAL_IDS: dict[str, Any] = {"pad_id": PAD_ID, "unk_id": UNK_ID, "bos_id": BOS_ID, "eos_id": EOS_ID}
 
 
 class Tokenizer:

@@ -18,7 +18,7 @@ from translator import checkpoint
 from translator.config import Config, ConfigError
 from translator.model import Seq2Seq
 from translator.state import DocState, LSTMState
-from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from translator.tokenizer import EOS_ID, PAD_ID, SPM_SPECIAL_IDS, UNK_ID, Tokenizer
 
 
 def big_slot(lanes: int = 2000) -> Slot:
@@ -167,12 +167,9 @@ def pronoun_tokenizer() -> Tokenizer:
         model_writer=model,
         vocab_size=40,
         hard_vocab_limit=False,
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
         user_defined_symbols=["▁él", "▁ella", "▁Él", "▁Ella", "▁Ellos"],
         minloglevel=2,
+        **SPM_SPECIAL_IDS,
     )
     return Tokenizer(model.getvalue())
 
