@@ -117,8 +117,9 @@ class Progress:
 
     step: int = 0
     elapsed: float = 0.0  # training seconds, summed over resumed runs
-    best_bleu: float = -1.0
-    bad_validations: int = 0  # validations since the last BLEU gain
+    best_score: float = -math.inf  # the best validation under `scored_by`, higher is better
+    bad_validations: int = 0  # validations since the last gain
+    scored_by: str = "bleu"  # the train.best_metric that best_score is in
     tokens: int = 0  # source + target tokens seen, all ranks
 
 
@@ -146,6 +147,12 @@ class Run:
 def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     """Train per `cfg` (or continue `resume`); returns the run directory."""
     run = _start(cfg, resume)
+    if resume is not None and _should_stop(run):
+        # Resuming a finished run (a rerun of the demo) leaves its checkpoints as they are.
+        log.info("the run is already complete at step %d: nothing to train", run.progress.step)
+        run.reporter.close()
+        distributed.teardown(run.dist)
+        return run.out_dir
     contrast = Contrast.from_config(cfg.train, run.tokenizer, run.model.uses_context)
     graph: nn.Module = ChunkLoss(run.model, cfg.train.label_smoothing, contrast)
     if run.dist.enabled:
@@ -224,6 +231,7 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         Reporter(out_dir, cfg.train.tensorboard and dist.is_main, cfg.train.max_steps, cfg.train.max_minutes * 60),
         model.empty_doc_state(cfg.train.lanes, dist.device),
     )
+    run.progress.scored_by = cfg.train.best_metric
     if resume:
         run.context = _restore(run, resume) or run.context
     log.info("%d parameters, %d training documents on this rank", count_parameters(model), run.stream.n_docs)
@@ -295,20 +303,26 @@ def validate(model: Seq2Seq, tokenizer: Tokenizer, cfg: Config, dev_docs: list[D
     }
 
 
+def best_score(result: dict[str, Any], metric: str) -> float:
+    """A validation's score under `train.best_metric`, higher is better (the loss is negated)."""
+    return -float(result["nll"]) if metric == "nll" else float(result[metric])
+
+
 def _validate_and_save(run: Run) -> None:
-    """Rank 0 validates and writes `best.pt` on a BLEU gain; the others wait."""
+    """Rank 0 validates and writes `best.pt` on a gain in `train.best_metric`; the others wait."""
     progress = run.progress
     if run.dist.is_main and run.dev_docs:
         result = validate(run.model, run.tokenizer, run.cfg, run.dev_docs)
         hyps = result.pop("hypotheses")
-        improved = result["bleu"] > progress.best_bleu
+        score = best_score(result, run.cfg.train.best_metric)
+        improved = score > progress.best_score
         if improved:
-            progress.best_bleu, progress.bad_validations = result["bleu"], 0
+            progress.best_score, progress.bad_validations = score, 0
             checkpoint.save(_checkpoint(run, {}, with_optimizer=False), run.out_dir / checkpoint.BEST)
             write_atomic(run.out_dir / "dev.best.hyp", "\n".join(hyps) + "\n")
         else:
             progress.bad_validations += 1
-        run.reporter.record("valid", progress.step, {**result, "best_bleu": progress.best_bleu})
+        run.reporter.record("valid", progress.step, {**result, "best_score": progress.best_score})
         run.reporter.message(
             f"validation @ {progress.step}: BLEU {result['bleu']:.2f} chrF {result['chrf']:.2f} "
             f"ppl {result['ppl']:.2f}{'  (new best)' if improved else ''}"
@@ -319,9 +333,9 @@ def _validate_and_save(run: Run) -> None:
 def _share_progress(progress: Progress, dist: distributed.Dist) -> None:
     """Rank 0's validation bookkeeping, on every rank."""
     if dist.enabled:
-        values = [progress.best_bleu, float(progress.bad_validations)]
+        values = [progress.best_score, float(progress.bad_validations)]
         torch.distributed.broadcast_object_list(values, src=0)
-        progress.best_bleu, progress.bad_validations = float(values[0]), int(values[1])
+        progress.best_score, progress.bad_validations = float(values[0]), int(values[1])
     distributed.barrier(dist)
 
 
@@ -359,6 +373,12 @@ def _restore(run: Run, ckpt: Checkpoint) -> DocState | None:
     for key, value in ckpt.trainer.items():
         if key in fields:
             setattr(run.progress, key, value)
+    if "best_bleu" in ckpt.trainer:  # written before train.best_metric existed, when BLEU was the measure
+        run.progress.best_score, run.progress.scored_by = ckpt.trainer["best_bleu"], "bleu"
+    if run.progress.scored_by != run.cfg.train.best_metric:  # a best in another measure compares with nothing
+        log.info("train.best_metric is now %s: best.pt and patience start over", run.cfg.train.best_metric)
+        run.progress.best_score, run.progress.bad_validations = -math.inf, 0
+        run.progress.scored_by = run.cfg.train.best_metric
     ranks = ckpt.trainer.get("ranks") or []
     dist = run.dist
     if len(ranks) != dist.world:

@@ -91,7 +91,10 @@ class TrainConfig:
     valid_max_sentences: int = 0  # 0 = whole dev set
     valid_beam: int = 1  # beam size for validation BLEU (greedy is several times faster)
     save_every: int = 100  # `last` checkpoint every N steps (resume granularity)
-    patience: int = 5  # validations without a BLEU gain before stopping; 0 = never
+    patience: int = 5  # validations without a gain in best_metric before stopping; 0 = never
+    # The dev measure that picks best.pt and counts patience: greedy BLEU or chrF, or the teacher-forced
+    # loss (nll, lower is better: smooth where greedy BLEU is noisy, fairseq's default).
+    best_metric: Literal["bleu", "chrf", "nll"] = "bleu"
     log_every: int = 20
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast matrix products (weights stay fp32)

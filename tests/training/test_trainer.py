@@ -16,6 +16,7 @@ from training.data import DocumentStream
 from training.levers import Contrast
 from training.store import Recipe, TokenStore, open_store, write_store
 from training.trainer import ChunkLoss, train
+from translator import checkpoint
 from translator.config import Config
 from translator.corpus import Document
 from translator.inference import Translator
@@ -132,3 +133,22 @@ def test_sentencepiece_model_with_other_special_ids_is_refused(
     )
     with pytest.raises(ValueError, match="special ids"):
         train(cfg)
+
+
+def test_best_checkpoint_follows_the_configured_dev_measure(tmp_path: Path, synthetic_corpus: dict[str, str]) -> None:
+    """train.best_metric=nll: best.pt holds the validation with the lowest dev loss; a resume that
+    changes the measure starts best.pt over instead of comparing a loss with a BLEU."""
+    corpus = [f"data.train={synthetic_corpus['train']}", f"data.dev={synthetic_corpus['dev']}"]
+    run = tmp_path / "run"
+    cfg = tiny_config(run, max_steps=60, valid_every=10, save_every=10, best_metric="nll").override(corpus)
+    train(cfg)
+    valid = records(run, "valid")
+    lowest = min(valid, key=lambda r: float(r["nll"]))  # type: ignore[arg-type]
+    assert torch.load(run / "best.pt", weights_only=True)["trainer"]["step"] == lowest["step"]
+    assert valid[-1]["best_score"] == -float(lowest["nll"])  # type: ignore[arg-type]
+
+    resumed = checkpoint.load(run, prefer=checkpoint.LAST)
+    train(resumed.config.override(["train.max_steps=70", "train.best_metric=chrf"]), resumed)
+    last = records(run, "valid")[-1]
+    assert last["step"] == 70 and last["best_score"] == last["chrf"]  # a new best, whatever chrF was before
+    assert torch.load(run / "best.pt", weights_only=True)["trainer"]["scored_by"] == "chrf"
