@@ -19,19 +19,22 @@ what real text varies, so that the only thing they all share is the rule
   "Lo lavé." / "La lavé.", "Bring it here." -> "Tráelo aquí."), or a stressed
   pronoun ("He slept under it." -> "Durmió debajo de él / ella").
 
-`nmt prepare synthetic-stories --out DIR` writes `{train,dev,test}.{en,es,doc}`
-and `test.contrastive.jsonl`; `nmt prepare mix` puts them beside the Bible's
-training split (`corpora.mix`).
+`nmt prepare synthetic-stories --out DIR` writes `{train,dev,test}.{en,es,doc}`,
+`test.contrastive.jsonl` and `readme.contrastive.jsonl` (the README's example with
+every noun); `nmt prepare mix` puts them beside the Bible's training split
+(`corpora.mix`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpora import synthetic
-from corpora.synthetic import PronounDocument, build_synthetic_corpus
+from corpora.synthetic import PronounDocument, build_synthetic_corpus, contrastive_item
 from translator.corpus import Document
 
 NOUNS = {  # english: (spanish, feminine): the synthetic set's, and more
@@ -148,6 +151,25 @@ def write_story(story: Story, doc_id: str) -> PronounDocument:
     return PronounDocument(doc, es_masc if feminine else es_fem, 1 + len(story.fillers), kind)
 
 
+def readme_stories() -> list[PronounDocument]:
+    """The README's example, "Look at that cow. / It is so cute!", once with every noun.
+
+    The demo shows that one story; this set asks it of every noun, each scored against its other
+    gender (`kind` is the noun's gender), so a model that gets the cow right by luck shows up.
+    """
+    intro = next(i for i, (en, *_) in enumerate(INTRODUCTIONS) if en == "Look at that {n}.")
+    ending = next(i for i, (_, en, *_) in enumerate(ENDINGS) if en == "It is so cute!")
+    gender = {False: "masculine", True: "feminine"}
+    return [
+        dataclasses.replace(write_story(Story(noun, intro, (), ending), f"readme-{noun}"), kind=gender[NOUNS[noun][1]])
+        for noun in sorted(NOUNS)
+    ]
+
+
 def build_story_corpus(out: str | Path, train_docs: int = 20_000, seed: int = 1) -> dict[str, int]:
-    """Write the stories as `corpora.synthetic` writes its documents: splits and contrastive items."""
-    return build_synthetic_corpus(out, train_docs, seed, make=make_stories)
+    """Write the stories as `corpora.synthetic` writes its documents (splits and contrastive items),
+    and the README example over every noun (`readme.contrastive.jsonl`)."""
+    counts = build_synthetic_corpus(out, train_docs, seed, make=make_stories)
+    lines = [json.dumps(contrastive_item(d), ensure_ascii=False) for d in readme_stories()]
+    (Path(out) / "readme.contrastive.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {**counts, "readme_items": len(lines)}

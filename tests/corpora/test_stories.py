@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 from pathlib import Path
 
 from corpora.stories import ENDINGS, FILLERS, NOUNS, make_stories
@@ -54,3 +55,25 @@ def test_prepare_mix_puts_stories_beside_the_first_corpus(tmp_path: Path) -> Non
     assert train[:20] == read_corpus(first / "train", "en", "es")
     assert [d.sources for d in train[20:]] == [d.sources for d in read_corpus(stories / "train", "en", "es")]
     assert read_corpus(mix / "dev", "en", "es") == read_corpus(first / "dev", "en", "es")
+
+
+def test_the_readme_example_is_asked_of_every_noun(tmp_path: Path) -> None:
+    """readme.contrastive.jsonl: "Look at that NOUN. / It is so cute!" for each noun, lindo against linda."""
+    assert main(["prepare", "synthetic-stories", "--out", str(tmp_path), "--docs", "3"]) == 0
+    items = [json.loads(line) for line in (tmp_path / "readme.contrastive.jsonl").read_text().splitlines()]
+    assert len(items) == len(NOUNS)
+    cow = next(i for i in items if i["context_src"] == ["Look at that cow."])
+    assert (cow["context_tgt"], cow["src"], cow["ref"], cow["contrastive"], cow["kind"]) == (
+        ["Mira esa vaca."],
+        "It is so cute!",
+        "¡Es muy linda!",
+        ["¡Es muy lindo!"],
+        "feminine",
+    )
+    for item in items:
+        (noun,) = item["context_src"][0].removeprefix("Look at that ").rstrip(".").split()
+        spanish, feminine = NOUNS[noun]
+        assert item["context_tgt"] == [f"Mira {'esa' if feminine else 'ese'} {spanish}."]
+        assert item["ref"] == ("¡Es muy linda!" if feminine else "¡Es muy lindo!")
+        assert item["kind"] == ("feminine" if feminine else "masculine")
+    assert {i["kind"] for i in items} == {"feminine", "masculine"}
