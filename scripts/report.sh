@@ -3,7 +3,7 @@
 # Prints training throughput (from RUN/metrics.jsonl) and dev/test scores with signatures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=${1:-runs/bible}
+RUN=${1:-runs/bible-stories}
 DATA=${2:-data/bible-en-es}
 . .venv/bin/activate
 python - "$RUN" <<'PY'

@@ -226,19 +226,22 @@ def test_train_command_parses_with_the_real_cli(compose: dict[str, Any]) -> None
     parts = [shlex.split(part) for part in resolve_defaults(argv[2]).split("&&")]
     steps = [parse_nmt(p[1:] if p[0] == "exec" else p) for p in parts]  # exec: the shell hands over its PID
 
-    assert [s.command for s in steps] == ["prepare", "train"]
-    prepare, train_args = steps
-    assert prepare.corpus == "bible" and prepare.no_install, "the image has the modules; apt-get needs root"
-    # train reads what prepare wrote, with the config the image ships
-    assert Path(train_args.train).parent == Path(prepare.out) == Path(train_args.dev).parent
-    assert (ROOT / train_args.config).is_file()
+    assert [s.command for s in steps] == ["prepare", "prepare", "prepare", "train"]
+    bible, stories, mix, train_args = steps
+    assert bible.corpus == "bible" and bible.no_install, "the image has the modules; apt-get needs root"
+    # the default recipe's corpus, built as configs/bible-stories.yaml says (3,000 stories beside the Bible)
+    assert (stories.corpus, stories.docs, mix.corpus) == ("synthetic-stories", 3000, "mix")
+    assert (mix.data, mix.also) == (bible.out, [stories.out])
+    # train reads what prepare wrote (dev: the Bible's), with the config the image ships
+    assert Path(train_args.train).parent == Path(mix.out) and Path(train_args.dev).parent == Path(bible.out)
+    assert Path(train_args.config) == Path("configs/bible-stories.yaml") and (ROOT / train_args.config).is_file()
     assert train_args.resume, "a rerun must continue an interrupted run"
-    assert train_args.max_minutes == 30.0  # ${TRAIN_MINUTES:-30}
-    # the run lands directly in the server's model directory, so it is served as "bible"
+    assert train_args.max_minutes == 0.0  # ${TRAIN_MINUTES:-0}: the recipe's step count decides
+    # the run lands directly in the server's model directory, so it is served as "bible-stories"
     server_env = environment(compose["services"]["server"])
     assert Path(train_args.out).parent == Path(server_env[ENV_PREFIX + "MODEL_DIR"])
     mounts = {v.split(":")[1] for v in train["volumes"]}
-    assert {"/" + Path(prepare.out).parts[1], "/" + Path(train_args.out).parts[1]} <= mounts
+    assert {"/" + Path(mix.out).parts[1], "/" + Path(train_args.out).parts[1]} <= mounts
 
 
 def test_healthcheck_parses_with_the_real_cli(compose: dict[str, Any]) -> None:
