@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the default corpus: build the Bible corpus from Debian's SWORD
 # modules and the generated everyday stories beside it, train the default model
-# (configs/bible-stories.yaml: 2,000 steps, about 70 minutes on 2 cores; a rerun resumes
+# (configs/bible-stories.yaml: 2,000 steps, about 55 minutes on 2 cores; a rerun resumes
 # an interrupted training and skips a finished one; MINUTES=5 scripts/demo.sh for a
 # quick look), start the gRPC server on it, and translate a sample document through
 # the server (context carried across sentences).
