@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -152,3 +153,22 @@ def test_best_checkpoint_follows_the_configured_dev_measure(tmp_path: Path, synt
     last = records(run, "valid")[-1]
     assert last["step"] == 70 and last["best_score"] == last["chrf"]  # a new best, whatever chrF was before
     assert torch.load(run / "best.pt", weights_only=True)["trainer"]["scored_by"] == "chrf"
+
+
+def test_a_checkpoint_from_before_best_metric_resumes_with_its_bleu_best(
+    tmp_path: Path, synthetic_corpus: dict[str, str]
+) -> None:
+    """Checkpoints written before train.best_metric kept `best_bleu`: a resume compares with it."""
+    corpus = [f"data.train={synthetic_corpus['train']}", f"data.dev={synthetic_corpus['dev']}"]
+    run = tmp_path / "run"
+    train(tiny_config(run, max_steps=20, valid_every=10, save_every=10).override(corpus))
+    old = checkpoint.load(run, prefer=checkpoint.LAST)
+    trainer = {k: v for k, v in old.trainer.items() if k not in ("best_score", "scored_by")}
+    checkpoint.save(dataclasses.replace(old, trainer={**trainer, "best_bleu": 1000.0}), run / checkpoint.LAST)
+    best_before = (run / checkpoint.BEST).stat().st_mtime_ns
+
+    resumed = checkpoint.load(run, prefer=checkpoint.LAST)
+    train(resumed.config.override(["train.max_steps=30"]), resumed)
+    last = records(run, "valid")[-1]
+    assert last["step"] == 30 and last["best_score"] == 1000.0  # no BLEU beats the old best
+    assert (run / checkpoint.BEST).stat().st_mtime_ns == best_before
