@@ -49,7 +49,7 @@ def test_shipped_recipes_are_valid() -> None:
     configs = Path(__file__).resolve().parents[2] / "configs"
     cfg = Config.from_yaml(configs / "bible.yaml")
     assert cfg.model.context == "carry" and cfg.train.max_minutes == 30
-    stories = Config.from_yaml(configs / "bible-stories.yaml")  # the default but for its corpus and step count
+    stories = Config.from_yaml(configs / "bible-stories.yaml")  # the Bible-only one but for corpus, steps, best measure
     assert stories.data.train == "data/bible-stories/train"
     assert (stories.train.max_steps, stories.train.max_minutes, stories.train.best_metric) == (2000, 0, "nll")
     assert stories.model == cfg.model and stories.decode == cfg.decode
