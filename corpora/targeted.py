@@ -22,6 +22,16 @@ only the context can overrule the prior, and masculine singular, their counterpa
 for the same English "it", so the repeats do not just shift the prior to feminine.
 ``feminine`` keeps feminine items only; ``all`` keeps every kind.
 
+``twins`` is counterfactual data rather than repetition: the training split's own
+balanced twin pairs (`corpora.balanced.mine_pairs`, the builder of the balanced test
+set, run on the training split), both twins of every pair, each as a window from its
+antecedent to its item (``DOC#tLINE.TWIN.R``). The two windows of a pair end in the
+same English sentence with references of opposite gender, and differ before it only
+in the antecedent noun (and the words that agree with it), so no sentence-level
+guess can get both right: the loss falls only through the context. Its items are
+stricter than the heuristic windows (the antecedent is the nearest noun of the
+pronoun's number, checked by `check_pair`), so there are fewer of them.
+
 The heuristic takes the nearest sentence with *any* noun of the pronoun's gender and
 number, so some windows hold a wrong antecedent (docs/evaluation.md, "Targeted
 data", gives a hand count); a window still holds the item with its preceding text.
@@ -36,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpora.balanced import NounLexicon, mine_pairs
 from corpora.contrapro import MAX_DISTANCE, Lexicon, mine_items
 from translator.corpus import Document, corpus_files, read_corpus, write_parallel
 
@@ -45,6 +56,7 @@ SELECTIONS: dict[str, Callable[[str], bool]] = {
     "feminine": lambda features: features.startswith("f"),
     "all": lambda features: True,
 }
+TWINS = "twins"  # the counterfactual twin pairs instead of repeated windows
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,24 @@ def window_documents(documents: Sequence[Document], windows: Sequence[Window], f
     return extra
 
 
+def twin_documents(documents: Sequence[Document], lexicon: Lexicon, factor: int) -> tuple[list[Document], int]:
+    """Both twins of every balanced pair mined from `documents`, antecedent to item, `factor` times each.
+
+    Returns the documents (``DOC#tLINE.TWIN.R``) and the number of pairs.
+    """
+    if factor < 0:
+        raise ValueError(f"factor must be >= 0, got {factor}")
+    items = mine_pairs(documents, lexicon, NounLexicon.build(documents, lexicon))
+    extra = []
+    for item in items:
+        first = item["line"] - item["distance"]
+        sources = (*item["context_src"][first:], item["src"])
+        targets = (*item["context_tgt"][first:], item["ref"])
+        for r in range(1, factor + 1):
+            extra.append(Document(f"{item['doc']}#t{item['line']}.{item['twin']}.{r}", sources, targets))
+    return extra, len(items) // 2
+
+
 def _words(docs: Sequence[Document]) -> int:
     """Whitespace words, both sides: a tokenizer-free measure of training text."""
     return sum(len(text.split()) for doc in docs for text in (*doc.sources, *doc.targets))
@@ -120,14 +150,21 @@ def build_targeted_corpus(
 ) -> dict[str, object]:
     """Write OUT/train = DATA/train + windows x `factor`; copy DATA/{dev,test}; return the counts."""
     data, out = Path(data), Path(out)
-    if select not in SELECTIONS:
-        raise ValueError(f"select must be one of {sorted(SELECTIONS)}, got {select!r}")
+    if select not in (*SELECTIONS, TWINS):
+        raise ValueError(f"select must be one of {sorted([*SELECTIONS, TWINS])}, got {select!r}")
     if out.resolve() == data.resolve():
         raise ValueError(f"{out}: --out must differ from --data (the training split would be overwritten)")
     documents = read_corpus(str(data / "train"), src, tgt)
-    items = mine_items(documents, Lexicon([t for doc in documents for t in doc.targets]))
-    windows = select_windows(items, select)
-    extra = window_documents(documents, windows, factor)
+    lexicon = Lexicon([t for doc in documents for t in doc.targets])
+    if select == TWINS:
+        extra, pairs = twin_documents(documents, lexicon, factor)
+        found: dict[str, object] = {"twin_pairs": pairs}
+    else:
+        items = mine_items(documents, lexicon)
+        windows = select_windows(items, select)
+        extra = window_documents(documents, windows, factor)
+        found = {**_item_counts(items, select), "windows": len(windows)}
+        found["window_lines"] = sum(w.line - w.first + 1 for w in windows)
     out.mkdir(parents=True, exist_ok=True)
     write_parallel(out / "train", src, tgt, [*documents, *extra])
     for split in ("dev", "test"):
@@ -137,11 +174,9 @@ def build_targeted_corpus(
     train_lines = sum(len(doc.sources) for doc in documents)
     extra_lines = sum(len(doc.sources) for doc in extra)
     return {
-        **_item_counts(items, select),
+        **found,
         "select": select,
         "factor": factor,
-        "windows": len(windows),
-        "window_lines": sum(w.line - w.first + 1 for w in windows),
         "extra_documents": len(extra),
         "extra_lines": extra_lines,
         "train_lines": train_lines,

@@ -44,7 +44,12 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--also", type=Path, action="append", default=[], help="mix: another corpus directory")
     p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
     p.add_argument("--factor", type=int, default=6, help="bible-targeted: copies of each window")
-    p.add_argument("--select", choices=["hard", "feminine", "all"], default="hard", help="bible-targeted: item kinds")
+    p.add_argument(
+        "--select",
+        choices=["hard", "feminine", "all", "twins"],
+        default="hard",
+        help="bible-targeted: item kinds, or twins (counterfactual twin pairs)",
+    )
     p.set_defaults(func=_prepare)
 
 

@@ -125,3 +125,27 @@ def test_nmt_prepare_bible_targeted_prints_counts(tmp_path: Path, capsys: pytest
     assert len(read_corpus(str(out / "train"), "en", "es")) == 3 + 6
     assert main(["prepare", "bible-targeted", "--data", str(data), "--out", str(data)]) == 2
     assert "--out must differ from --data" in capsys.readouterr().err
+
+
+def test_select_twins_adds_both_twins_of_every_pair_the_training_split_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.corpora.test_balanced import NOUNS, dev_docs, train_docs
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    items = dev_docs()  # "They came to the city. [Then they rested.] And they dwelt in it." -> ella / él
+    write_parallel(data / "train", "en", "es", [*train_docs(), *items])
+    write_parallel(data / "dev", "en", "es", [DEV])
+    assert main(["prepare", "bible-targeted", "--data", str(data), "--out", str(out), "--select", "twins"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    assert counts["twin_pairs"] == len(NOUNS) and counts["extra_documents"] == len(NOUNS) * 2 * 6
+    extra = read_corpus(str(out / "train"), "en", "es")[len(train_docs()) + len(items) :]
+    by_id = {doc.doc_id: doc for doc in extra}
+    for doc in items:
+        line = len(doc.sources) - 1
+        original, twin = by_id[f"{doc.doc_id}#t{line}.0.1"], by_id[f"{doc.doc_id}#t{line}.1.1"]
+        assert original == Document(original.doc_id, doc.sources, doc.targets)  # antecedent to item, as written
+        assert twin.sources[-1] == doc.sources[-1] and twin.targets[-1] != doc.targets[-1]
+        assert {original.targets[-1].split()[-1], twin.targets[-1].split()[-1]} == {"ella.", "él."}
+        assert twin.sources[0] != doc.sources[0] and twin.sources[1:-1] == doc.sources[1:-1]  # only the noun
+        assert by_id[f"{doc.doc_id}#t{line}.1.6"] == Document(f"{doc.doc_id}#t{line}.1.6", twin.sources, twin.targets)
