@@ -57,6 +57,7 @@ SELECTIONS: dict[str, Callable[[str], bool]] = {
     "all": lambda features: True,
 }
 TWINS = "twins"  # the counterfactual twin pairs instead of repeated windows
+CHOICES = (*SELECTIONS, TWINS)
 
 
 @dataclass(frozen=True)
@@ -95,17 +96,21 @@ def select_windows(items: Sequence[dict[str, object]], select: str = "hard") -> 
     return [Window(doc_id, line - back, line) for (doc_id, line), back in reach.items()]
 
 
-def window_documents(documents: Sequence[Document], windows: Sequence[Window], factor: int) -> list[Document]:
-    """Each window as `factor` documents ``DOC#wLINE.R``, in window order."""
+def _copies(name: str, sources: Sequence[str], targets: Sequence[str], factor: int) -> list[Document]:
+    """`factor` documents ``NAME.1`` .. ``NAME.FACTOR`` holding the same sentences."""
     if factor < 0:
         raise ValueError(f"factor must be >= 0, got {factor}")
+    return [Document(f"{name}.{r}", tuple(sources), tuple(targets)) for r in range(1, factor + 1)]
+
+
+def window_documents(documents: Sequence[Document], windows: Sequence[Window], factor: int) -> list[Document]:
+    """Each window as `factor` documents ``DOC#wLINE.R``, in window order."""
     by_id = {doc.doc_id: doc for doc in documents}
     extra = []
     for w in windows:
         doc = by_id[w.doc_id]
         span = slice(w.first, w.line + 1)
-        for r in range(1, factor + 1):
-            extra.append(Document(f"{w.doc_id}#w{w.line}.{r}", doc.sources[span], doc.targets[span]))
+        extra += _copies(f"{w.doc_id}#w{w.line}", doc.sources[span], doc.targets[span], factor)
     return extra
 
 
@@ -114,16 +119,13 @@ def twin_documents(documents: Sequence[Document], lexicon: Lexicon, factor: int)
 
     Returns the documents (``DOC#tLINE.TWIN.R``) and the number of pairs.
     """
-    if factor < 0:
-        raise ValueError(f"factor must be >= 0, got {factor}")
     items = mine_pairs(documents, lexicon, NounLexicon.build(documents, lexicon))
     extra = []
     for item in items:
         first = item["line"] - item["distance"]
-        sources = (*item["context_src"][first:], item["src"])
-        targets = (*item["context_tgt"][first:], item["ref"])
-        for r in range(1, factor + 1):
-            extra.append(Document(f"{item['doc']}#t{item['line']}.{item['twin']}.{r}", sources, targets))
+        sources = [*item["context_src"][first:], item["src"]]
+        targets = [*item["context_tgt"][first:], item["ref"]]
+        extra += _copies(f"{item['doc']}#t{item['line']}.{item['twin']}", sources, targets, factor)
     return extra, len(items) // 2
 
 
@@ -150,8 +152,8 @@ def build_targeted_corpus(
 ) -> dict[str, object]:
     """Write OUT/train = DATA/train + windows x `factor`; copy DATA/{dev,test}; return the counts."""
     data, out = Path(data), Path(out)
-    if select not in (*SELECTIONS, TWINS):
-        raise ValueError(f"select must be one of {sorted([*SELECTIONS, TWINS])}, got {select!r}")
+    if select not in CHOICES:
+        raise ValueError(f"select must be one of {sorted(CHOICES)}, got {select!r}")
     if out.resolve() == data.resolve():
         raise ValueError(f"{out}: --out must differ from --data (the training split would be overwritten)")
     documents = read_corpus(str(data / "train"), src, tgt)
@@ -163,8 +165,8 @@ def build_targeted_corpus(
         items = mine_items(documents, lexicon)
         windows = select_windows(items, select)
         extra = window_documents(documents, windows, factor)
-        found = {**_item_counts(items, select), "windows": len(windows)}
-        found["window_lines"] = sum(w.line - w.first + 1 for w in windows)
+        lines = sum(w.line - w.first + 1 for w in windows)
+        found = {**_item_counts(items, select), "windows": len(windows), "window_lines": lines}
     out.mkdir(parents=True, exist_ok=True)
     write_parallel(out / "train", src, tgt, [*documents, *extra])
     for split in ("dev", "test"):
