@@ -30,7 +30,9 @@ same English sentence with references of opposite gender, and differ before it o
 in the antecedent noun (and the words that agree with it), so no sentence-level
 guess can get both right: the loss falls only through the context. Its items are
 stricter than the heuristic windows (the antecedent is the nearest noun of the
-pronoun's number, checked by `check_pair`), so there are fewer of them.
+pronoun's number, checked by `check_pair`), so there are fewer of them. The items
+themselves go to ``train.twins.jsonl``, each context cut to start at its antecedent as
+the training window does, to check whether a model fits what it was trained on.
 
 The heuristic takes the nearest sentence with *any* noun of the pronoun's gender and
 number, so some windows hold a wrong antecedent (docs/evaluation.md, "Targeted
@@ -40,11 +42,13 @@ Deterministic: no random draw; dev and test are copied byte for byte.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from corpora.balanced import NounLexicon, mine_pairs
 from corpora.contrapro import MAX_DISTANCE, Lexicon, mine_items
@@ -114,19 +118,24 @@ def window_documents(documents: Sequence[Document], windows: Sequence[Window], f
     return extra
 
 
-def twin_documents(documents: Sequence[Document], lexicon: Lexicon, factor: int) -> tuple[list[Document], int]:
+def twin_documents(
+    documents: Sequence[Document], lexicon: Lexicon, factor: int
+) -> tuple[list[Document], list[dict[str, Any]]]:
     """Both twins of every balanced pair mined from `documents`, antecedent to item, `factor` times each.
 
-    Returns the documents (``DOC#tLINE.TWIN.R``) and the number of pairs.
+    Returns the documents (``DOC#tLINE.TWIN.R``) and the twin items as those windows
+    see them (the context cut to start at the antecedent), so that `nmt score` and
+    `nmt probe` can ask whether a model fits the twins it was trained on.
     """
     items = mine_pairs(documents, lexicon, NounLexicon.build(documents, lexicon))
-    extra = []
+    extra, windows = [], []
     for item in items:
         first = item["line"] - item["distance"]
-        sources = [*item["context_src"][first:], item["src"]]
-        targets = [*item["context_tgt"][first:], item["ref"]]
+        window = {**item, "context_src": item["context_src"][first:], "context_tgt": item["context_tgt"][first:]}
+        sources, targets = [*window["context_src"], item["src"]], [*window["context_tgt"], item["ref"]]
         extra += _copies(f"{item['doc']}#t{item['line']}.{item['twin']}", sources, targets, factor)
-    return extra, len(items) // 2
+        windows.append(window)
+    return extra, windows
 
 
 def _words(docs: Sequence[Document]) -> int:
@@ -159,8 +168,8 @@ def build_targeted_corpus(
     documents = read_corpus(str(data / "train"), src, tgt)
     lexicon = Lexicon([t for doc in documents for t in doc.targets])
     if select == TWINS:
-        extra, pairs = twin_documents(documents, lexicon, factor)
-        found: dict[str, object] = {"twin_pairs": pairs}
+        extra, twins = twin_documents(documents, lexicon, factor)
+        found: dict[str, object] = {"twin_pairs": len(twins) // 2}
     else:
         items = mine_items(documents, lexicon)
         windows = select_windows(items, select)
@@ -169,6 +178,9 @@ def build_targeted_corpus(
         found = {**_item_counts(items, select), "windows": len(windows), "window_lines": lines}
     out.mkdir(parents=True, exist_ok=True)
     write_parallel(out / "train", src, tgt, [*documents, *extra])
+    if select == TWINS:
+        rows = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in twins)
+        (out / "train.twins.jsonl").write_text(rows, encoding="utf-8")
     for split in ("dev", "test"):
         if Path(f"{data / split}.{src}").exists():
             for path in corpus_files(str(data / split), src, tgt):

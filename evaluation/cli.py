@@ -1,4 +1,4 @@
-"""`nmt evaluate`, `score`, `compare` and `cxmi`: flags here, work in the evaluation modules.
+"""`nmt evaluate`, `score`, `probe`, `compare` and `cxmi`: flags here, work in the evaluation modules.
 
 The evaluation package's commands, assembled into `nmt` by nmt/cli.py; the
 work (`evaluation.cxmi`, and the report, scoring and metrics code) is imported
@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `evaluate`, `score`, `compare` and `cxmi` on the `nmt` parser."""
+    """Register `evaluate`, `score`, `probe`, `compare` and `cxmi` on the `nmt` parser."""
     _add_evaluate(sub)
     _add_score(sub)
+    _add_probe(sub)
     _add_compare(sub)
     add_cxmi(sub)
 
@@ -225,4 +226,42 @@ def _score(args: argparse.Namespace) -> int:
         for key, row in report[name].items():
             print(f"  {name[3:]}={key}: {row['accuracy']:.4f} ({row['n']})")
     print(json.dumps(report))
+    return 0
+
+
+def _add_probe(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "probe",
+        help="does the document state hold the antecedent's gender? a linear probe on contrastive items",
+        description="Force each item's context through the model, then fit a logistic regression that reads the "
+        "reference's gender (the word where it differs from its variant) from the document state the sentence "
+        "starts from; cross-validated so that twins of a pair share a fold. Prints a table, then one JSON line.",
+    )
+    p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
+    p.add_argument("--contrastive", required=True, type=Path, help="JSONL items, as for `nmt score`")
+    p.add_argument("--context", choices=["carry", "none"], help="none: probe the reset state (the floor)")
+    p.add_argument("--folds", type=int, default=10, help="cross-validation folds")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    p.set_defaults(func=_probe)
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from evaluation.probe import probe_gender
+    from evaluation.scoring import load_contrastive
+    from translator.inference import Translator
+
+    translator = Translator.load(args.model)
+    report = probe_gender(translator, load_contrastive(args.contrastive), args.context, args.folds)
+    print(
+        f"gender probe on the document state of {args.model} (step {translator.step}): {report.items} items in "
+        f"{report.groups} groups, {args.folds} folds ({report.skipped} without a gendered difference skipped); "
+        f"majority class {report.majority:.4f}"
+    )
+    for name, part in report.parts.items():
+        by_distance = "  ".join(f"{d}: {acc:.4f}" for d, acc in part["by_distance"].items())
+        print(f"  {name:8} {part['accuracy']:.4f}   by distance {by_distance}")
+    for name, row in report.twin_spread.items():
+        cells = "  ".join(f"{d}: {value:.2e}" for d, value in row.items())
+        print(f"  twins' states differ ({name}, median relative distance) by distance {cells}")
+    print(json.dumps({"model": str(args.model), "step": translator.step, **report.to_dict()}))
     return 0

@@ -32,6 +32,7 @@ import torch
 
 from translator.config import ContextMode
 from translator.inference import Translator
+from translator.state import DocState
 
 
 class ContrastiveFormatError(ValueError):
@@ -177,17 +178,25 @@ def _parse_item(line: str, where: str) -> ContrastiveItem:
     )
 
 
+def context_state(translator: Translator, item: ContrastiveItem, context: ContextMode | None = None) -> DocState | None:
+    """The document state `item`'s sentence starts from: its context forced through, in order.
+
+    The reset state with `context="none"` (None for a sentence-level model).
+    """
+    state = translator.empty_doc_state(1)
+    if translator.model.uses_context and context != "none":
+        for src, tgt in zip(item.context_src, item.context_tgt, strict=True):
+            state = translator.force([src], [tgt], state)[2]
+    return state
+
+
 def score_contrastive(
     translator: Translator, items: Sequence[ContrastiveItem], context: ContextMode | None = None
 ) -> ContrastiveReport:
     """Accuracy of preferring each item's reference over its variants."""
-    use_context = translator.model.uses_context and context != "none"
     report = ContrastiveReport()
     for item in items:
-        state = translator.empty_doc_state(1)
-        if use_context:
-            for src, tgt in zip(item.context_src, item.context_tgt, strict=True):
-                state = translator.force([src], [tgt], state)[2]
+        state = context_state(translator, item, context)
         candidates = [item.ref, *item.contrastive]
         if state is not None:
             same_row = torch.zeros(len(candidates), dtype=torch.long, device=translator.device)

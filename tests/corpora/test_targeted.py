@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from corpora.targeted import build_targeted_corpus
+from evaluation.scoring import load_contrastive
 from nmt.cli import main
 from translator.corpus import Document, read_corpus, write_parallel
 
@@ -149,3 +150,11 @@ def test_select_twins_adds_both_twins_of_every_pair_the_training_split_holds(
         assert {original.targets[-1].split()[-1], twin.targets[-1].split()[-1]} == {"ella.", "él."}
         assert twin.sources[0] != doc.sources[0] and twin.sources[1:-1] == doc.sources[1:-1]  # only the noun
         assert by_id[f"{doc.doc_id}#t{line}.1.6"] == Document(f"{doc.doc_id}#t{line}.1.6", twin.sources, twin.targets)
+    # The items go out too, each context starting at the antecedent: exactly a training window's sentences.
+    twins = [json.loads(line) for line in (out / "train.twins.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(twins) == 2 * len(NOUNS) and len(load_contrastive(out / "train.twins.jsonl")) == len(twins)
+    for item in twins:
+        window = by_id[f"{item['doc']}#t{item['line']}.{item['twin']}.1"]
+        assert len(item["context_src"]) == item["distance"]
+        assert window.sources == (*item["context_src"], item["src"]) and window.targets[-1] == item["ref"]
+        assert window.targets[:-1] == tuple(item["context_tgt"])

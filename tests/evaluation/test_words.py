@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluation.words import piece_classes, word_classes
+from evaluation.words import gender, piece_classes, word_classes
 
 
 def test_words_get_the_documented_classes() -> None:
@@ -19,3 +19,11 @@ def test_pieces_take_their_words_class() -> None:
     adjective = ["adjective"] * 3
     assert piece_classes(["▁Es", "▁tan", "▁lin", "da", "."]) == ["other", "other", *adjective]
     assert piece_classes(["▁compr", "arlo"]) == ["pronoun", "pronoun"]
+
+
+def test_gender_shows_in_the_closed_classes_and_the_endings() -> None:
+    feminine = ["ella", "Las", "una", "linda!", "estas", "comprarla", "púsolas"]
+    masculine = ["él", "el", "Lo", "este", "aquel", "lindos", "diciéndolo"]
+    assert [gender(w) for w in feminine] == ["f"] * len(feminine)
+    assert [gender(w) for w in masculine] == ["m"] * len(masculine)
+    assert [gender(w) for w in ["le", "les", "y", "árbol", "mujer"]] == [None] * 5
