@@ -52,14 +52,7 @@ class ProbeReport:
     twin_spread: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "items": self.items,
-            "groups": self.groups,
-            "skipped": self.skipped,
-            "majority": self.majority,
-            "parts": self.parts,
-            "twin_spread": self.twin_spread,
-        }
+        return dataclasses.asdict(self)
 
 
 def reference_gender(item: ContrastiveItem) -> str | None:
@@ -141,14 +134,15 @@ def probe_gender(
     if len(set(labels)) < 2:
         raise ValueError(f"the probe needs items of both genders (found {len(labels)} labelled items)")
     y = torch.tensor(labels, dtype=torch.float64)
-    fold = fold_of_groups(groups, min(folds, len(set(groups))))  # as many folds as groups at most
+    n_groups = len(set(groups))
+    fold = fold_of_groups(groups, min(folds, n_groups))  # as many folds as groups at most
     parts = {}
     for name in rows[0]:
         right = cross_validated(torch.stack([row[name] for row in rows]), y, fold)
         parts[name] = {"accuracy": right.double().mean().item(), "by_distance": _by(distances, right)}
     share = y.mean().item()
     spread = twin_spread(rows, groups, distances)
-    return ProbeReport(len(y), len(set(groups)), len(items) - len(y), max(share, 1 - share), parts, spread)
+    return ProbeReport(len(y), n_groups, len(items) - len(y), max(share, 1 - share), parts, spread)
 
 
 def twin_spread(

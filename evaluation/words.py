@@ -81,23 +81,21 @@ def _after_copula(words: list[str], i: int) -> bool:
     return i >= 2 and words[i - 1] in INTENSIFIERS and words[i - 2] in COPULAS
 
 
-FEMININE = _word_set("ella ellas nosotras vosotras la las una unas")
-MASCULINE = _word_set("él el ellos nosotros vosotros lo los un unos este ese aquel éste ése aquél")
+MASCULINE = _word_set("él el un este ese aquel éste ése aquél")  # masculine without the -o ending
 _ENDING = re.compile(r"^\w*?(o|a)s?$")
 
 
 def gender(word: str) -> str | None:
     """The gender ("f" or "m") a word's form shows, else None.
 
-    The closed classes by table, everything else by its ending (-a/-as
-    feminine, -o/-os masculine): that covers agreeing adjectives and
+    By its ending (-a/-as feminine, -o/-os masculine), which covers pronouns,
+    articles and clitics ("ella", "las", "lo"), agreeing adjectives and
     demonstratives ("linda", "estos") and enclitic objects ("comprarla",
-    "púsolos"). It tells the reference's word from its contrastive twin's, where
+    "púsolos"); a short table holds the masculine forms without an -o ("él",
+    "un", "este"). It tells the reference's word from its contrastive twin's, where
     only the gender differs; it is not a lexicon ("mano" ends in -o).
     """
     w = normalise(word)
-    if w in FEMININE:
-        return "f"
     if w in MASCULINE:
         return "m"
     ending = _ENDING.match(w)
