@@ -1,4 +1,4 @@
-"""`nmt`: prepare, train, shortlist, translate, evaluate, score, compare, cxmi, serve, client.
+"""`nmt`: prepare, train, binarize, shortlist, translate, evaluate, score, compare, cxmi, probe, serve, client.
 
 Only assembly: each package registers its own subcommands (`add_commands`),
 and each subcommand imports its work when it runs, so `nmt client health`
@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from corpora import cli as corpora_cli
 from evaluation import cli as evaluation_cli
 from server import cli as server_cli
 from training import cli as training_cli
@@ -42,6 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line: every package's subcommands under one `nmt` parser."""
     parser = argparse.ArgumentParser(prog="nmt", description="Document-context LSTM translator.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for package in (training_cli, translator_commands, evaluation_cli, server_cli):
+    for package in (corpora_cli, training_cli, translator_commands, evaluation_cli, server_cli):
         package.add_commands(sub)
     return parser

@@ -1,8 +1,8 @@
-"""`nmt prepare`, `nmt train`, `nmt binarize`, `nmt shortlist`, and the torchrun glue (`python -m training`).
+"""`nmt train`, `nmt binarize`, `nmt shortlist`, and the torchrun glue (`python -m training`).
 
-The training package's commands, assembled into `nmt` by nmt/cli.py. Corpus
-builders and the trainer are imported when a command runs, so building the
-parser loads neither.
+The training package's commands, assembled into `nmt` by nmt/cli.py (`nmt prepare`,
+which builds corpora, is corpora/cli.py's). The trainer and the store are imported when
+a command runs, so building the parser loads neither.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from translator.config import Config, ConfigError
@@ -19,129 +18,10 @@ log = logging.getLogger("nmt")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `prepare`, `train`, `binarize` and `shortlist` on the `nmt` parser."""
-    _add_prepare(sub)
+    """Register `train`, `binarize` and `shortlist` on the `nmt` parser."""
     _add_train(sub)
     _add_binarize(sub)
     _add_shortlist(sub)
-
-
-# ---------------------------------------------------------------- prepare
-
-
-def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("prepare", help="build a corpus")
-    p.add_argument(
-        "corpus",
-        choices=list(CORPORA),
-        help="; ".join(f"{name}: {help}" for name, (help, _) in CORPORA.items()),
-    )
-    p.add_argument("--out", required=True, type=Path, help="output directory for {train,dev,test}.{en,es,doc}")
-    p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
-    p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns/-stories: training documents")
-    p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns/-stories: random seed")
-    p.add_argument("--data", type=Path, help="bible-* and mix: the corpus directory to start from (default: --out)")
-    p.add_argument("--also", type=Path, action="append", default=[], help="mix: another corpus directory")
-    p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
-    p.add_argument("--factor", type=int, default=6, help="bible-targeted: copies of each window")
-    p.add_argument(
-        "--select",
-        choices=["hard", "feminine", "all", "twins"],
-        default="hard",
-        help="bible-targeted: item kinds, or twins (counterfactual twin pairs)",
-    )
-    p.set_defaults(func=_prepare)
-
-
-def _prepare(args: argparse.Namespace) -> int:
-    args.out.mkdir(parents=True, exist_ok=True)
-    _, build = CORPORA[args.corpus]
-    print(json.dumps({"out": str(args.out), **build(args)}))
-    return 0
-
-
-def _contrastive_sets(data: Path, out: Path) -> dict[str, object]:
-    from corpora.contrapro import build_contrastive_set
-
-    return {
-        f"{s}.contrastive.jsonl": build_contrastive_set(data, s, out / f"{s}.contrastive.jsonl")
-        for s in ("dev", "test")
-    }
-
-
-def _bible(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.bible import build_bible_corpus
-
-    return {**build_bible_corpus(args.out, install=not args.no_install), **_contrastive_sets(args.out, args.out)}
-
-
-def _clauses(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.clauses import build_clause_corpus
-
-    return {**build_clause_corpus(_data(args), args.out), **_contrastive_sets(args.out, args.out)}
-
-
-def _balanced(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.balanced import build_balanced_set
-
-    return dict(build_balanced_set(args.data or args.out, out=args.out, antecedents=args.antecedents))
-
-
-def _targeted(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.targeted import build_targeted_corpus
-
-    return dict(build_targeted_corpus(args.data or args.out, args.out, args.factor, args.select))
-
-
-def _synthetic(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.synthetic import build_synthetic_corpus
-
-    return dict(build_synthetic_corpus(args.out, args.docs, args.seed))
-
-
-def _stories(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.stories import build_story_corpus
-
-    return dict(build_story_corpus(args.out, args.docs, args.seed))
-
-
-def _mix(args: argparse.Namespace) -> dict[str, object]:
-    from corpora.mix import build_mix
-
-    if not args.also:
-        raise ValueError("nmt prepare mix: needs at least one --also (a corpus to add to --data's)")
-    return dict(build_mix(_data(args), args.also, args.out))
-
-
-def _data(args: argparse.Namespace) -> Path:
-    if args.data is None:
-        raise ValueError(f"nmt prepare {args.corpus}: needs --data, the corpus to start from")
-    return Path(args.data)
-
-
-# name -> (what it builds, the builder): `nmt prepare NAME` prints the builder's counts as JSON
-CORPORA: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, object]]]] = {
-    "bible": ("WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets)", _bible),
-    "bible-contrastive": (
-        "only mine {dev,test}.contrastive.jsonl from the corpus in --data",
-        lambda args: _contrastive_sets(args.data or args.out, args.out),
-    ),
-    "bible-balanced": (
-        "{dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender",
-        _balanced,
-    ),
-    "bible-clauses": (
-        "the corpus in --data with verses split into aligned clauses (and its contrastive sets)",
-        _clauses,
-    ),
-    "bible-targeted": ("--data's train split plus its context-dependent pronoun windows x --factor", _targeted),
-    "synthetic-pronouns": (
-        "documents whose last sentence's Spanish gender depends only on an earlier noun (+ test.contrastive.jsonl)",
-        _synthetic,
-    ),
-    "synthetic-stories": ("the same rule in varied short stories (50 nouns, people in between, many verbs)", _stories),
-    "mix": ("--data's train split plus each --also's (dev/test: --data's)", _mix),
-}
 
 
 # ---------------------------------------------------------------- train
