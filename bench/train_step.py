@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from training.binarize import build_store
 from training.data import DocumentStream
 from training.spm import train_sentencepiece
-from training.store import TokenStore, build_store, is_store, open_store
+from training.store import TokenStore, is_store, open_store
 from training.trainer import ChunkLoss, optimisation_step
 from translator.config import Config
 from translator.corpus import iter_corpus

@@ -143,7 +143,8 @@ def _add_binarize(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _binarize(args: argparse.Namespace) -> int:
-    from training.store import binarize, read_meta
+    from training.binarize import binarize
+    from training.store import read_meta
 
     meta = read_meta(binarize(corpus_config(args), args.store, args.workers))
     print(json.dumps({k: meta[k] for k in ("n_docs", "n_pairs", "n_src_tokens", "n_tgt_tokens", "fingerprint")}))
@@ -165,7 +166,7 @@ def _add_shortlist(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _shortlist(args: argparse.Namespace) -> int:
-    from training.store import corpus_shortlist
+    from training.binarize import corpus_shortlist
     from translator import checkpoint
 
     model: Path = args.model

@@ -7,10 +7,14 @@ import logging
 import math
 import random
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import sentencepiece as spm
 
-from translator.corpus import Document
+from training.store import _sha256
+from translator.config import Config
+from translator.corpus import Document, iter_corpus
 from translator.tokenizer import SPM_SPECIAL_IDS
 
 log = logging.getLogger(__name__)
@@ -73,3 +77,28 @@ def reservoir_sample(items: Iterator[str], k: int, seed: int) -> list[str]:
 def _gap(rng: random.Random, w: float) -> int:
     """Items to skip before the next replacement (geometric with success probability w)."""
     return math.floor(math.log(rng.random()) / math.log1p(-w)) if w < 1.0 else 0
+
+
+# ---------------------------------------------------------------- the model a training run uses
+
+
+def _spm_recipe(cfg: Config) -> dict[str, Any]:
+    """What a fresh run's SentencePiece model depends on, besides the corpus."""
+    d = cfg.data
+    if d.spm_model:
+        return {"given_sha256": _sha256(Path(d.spm_model).read_bytes())}
+    return {
+        "vocab_size": cfg.model.vocab_size,
+        "model_type": d.spm_model_type,
+        "sample_lines": d.spm_sample_lines,
+        "seed": cfg.train.seed,
+    }
+
+
+def _new_spm_model(cfg: Config) -> bytes:
+    """data.spm_model's bytes, or a model trained on a streamed sample of the corpus."""
+    d = cfg.data
+    if d.spm_model:
+        return Path(d.spm_model).read_bytes()
+    docs: Iterator[Document] = iter_corpus(d.train, d.src_lang, d.tgt_lang, skip_invalid=d.skip_invalid)
+    return train_sentencepiece(docs, cfg.model.vocab_size, d.spm_model_type, d.spm_sample_lines, cfg.train.seed)

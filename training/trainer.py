@@ -26,11 +26,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from evaluation.metrics import corpus_scores
 from training import distributed
+from training.binarize import train_store, train_store_path
 from training.data import DocumentStream, Slot
 from training.levers import Contrast, apply_levers
 from training.report import Reporter
 from training.schedule import lr_at
-from training.store import TokenStore, check_fingerprint, open_store, train_store, train_store_path
+from training.store import TokenStore, check_fingerprint, open_store
 from translator import checkpoint
 from translator.checkpoint import LAST, Checkpoint, write_atomic
 from translator.config import Config

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from training.binarize import write_store
 from training.data import DocumentStream
-from training.store import Pair, Recipe, TokenStore, open_store, write_store
+from training.store import Pair, Recipe, TokenStore, open_store
 from translator.batch import source_ids
 from translator.tokenizer import PAD_ID, Tokenizer
 

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from tests.conftest import tiny_config
+from training.binarize import build_store
 from training.data import DocumentStream, make_slot
 from training.spm import reservoir_sample
-from training.store import StoreError, build_store, open_store
+from training.store import StoreError, open_store
 from training.trainer import train
 from translator import checkpoint
 from translator.config import Config

@@ -13,9 +13,10 @@ import torch
 from evaluation.scoring import ContrastiveItem, score_contrastive
 from tests.conftest import tiny_config
 from tests.synthetic import contrastive_items, make_documents
+from training.binarize import write_store
 from training.data import DocumentStream
 from training.levers import Contrast
-from training.store import Recipe, TokenStore, open_store, write_store
+from training.store import Recipe, TokenStore, open_store
 from training.trainer import ChunkLoss, train
 from translator import checkpoint
 from translator.config import Config
