@@ -1,7 +1,9 @@
-"""Writing the binarized training corpus (training/store.py): the parallel writer and its workers.
+"""Writing the binarized training corpus (its format: training/store.py): the parallel writer and its workers.
 
-And which store a training run uses: data.train itself when it is one, else one built in the
-run directory and reused while its corpus and SentencePiece recipe stay the same.
+The corpus is streamed and tokenized by worker processes a chunk at a time while this process
+writes, so neither the corpus nor its ids are ever held whole. Here too is which store a training
+run uses (`train_store`): data.train itself when it is one, else one built in the run directory and
+reused while its corpus and SentencePiece recipe (training/spm.py: `spm_recipe`) stay the same.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from training.spm import _new_spm_model, _spm_recipe
+from training.spm import spm_model_for, spm_recipe
 from training.store import (
     ARRAYS,
     FORMAT,
@@ -37,13 +39,13 @@ from training.store import (
     Pair,
     Recipe,
     StoreError,
-    _sha256,
-    _sha256_files,
     check_fingerprint,
     is_store,
     open_store,
     read_meta,
     recipe_for,
+    sha256_files,
+    sha256_of,
 )
 from translator.config import Config
 from translator.corpus import iter_corpus
@@ -149,7 +151,7 @@ class _Writer:
         }
         torch.save(self.counts.shortlist().to_tensors(), self.tmp / SHORTLIST)
         for name in (SPM, SHORTLIST):
-            files[name] = {"bytes": (self.tmp / name).stat().st_size, "sha256": _sha256_files([self.tmp / name])}
+            files[name] = {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_files([self.tmp / name])}
         meta = {
             **partial,
             "fingerprint": recipe.fingerprint,
@@ -333,13 +335,13 @@ def train_store(cfg: Config, out_dir: Path, spm_model: bytes | None = None, expe
             log.info("reusing the binarized corpus %s", path)
             return path
         return build_store(path, cfg, spm_model)
-    spm_recipe = _spm_recipe(cfg)
-    if old and old.get("spm_recipe") == spm_recipe:
+    wanted = spm_recipe(cfg)
+    if old and old.get("spm_recipe") == wanted:
         recipe = recipe_for(cfg, (path / SPM).read_bytes())
         if old["fingerprint"] == recipe.fingerprint:
             log.info("reusing the binarized corpus %s (same corpus and SentencePiece recipe)", path)
             return path
-    return build_store(path, cfg, _new_spm_model(cfg), info={"spm_recipe": spm_recipe})
+    return build_store(path, cfg, spm_model_for(cfg), info={"spm_recipe": wanted})
 
 
 def _given_store(cfg: Config, expected: str | None) -> Path:
@@ -347,7 +349,7 @@ def _given_store(cfg: Config, expected: str | None) -> Path:
     meta = read_meta(path)
     if expected is not None:
         check_fingerprint(str(meta["fingerprint"]), expected, f"resume on {path}")
-    if cfg.data.spm_model and _sha256(Path(cfg.data.spm_model).read_bytes()) != meta["recipe"]["spm_sha256"]:
+    if cfg.data.spm_model and sha256_of(Path(cfg.data.spm_model).read_bytes()) != meta["recipe"]["spm_sha256"]:
         raise StoreError(
             f"{path / SPM}: data.spm_model {cfg.data.spm_model} is not the model this store was built with"
         )
@@ -368,7 +370,7 @@ def _meta_or_none(path: Path) -> dict[str, Any] | None:
 
 def binarize(cfg: Config, path: str | Path, workers: int = 0) -> Path:
     """`nmt binarize`: data.train into a store at `path`, with data.spm_model or a SentencePiece model trained here."""
-    return build_store(path, cfg, _new_spm_model(cfg), workers=workers, info={"spm_recipe": _spm_recipe(cfg)})
+    return build_store(path, cfg, spm_model_for(cfg), workers=workers, info={"spm_recipe": spm_recipe(cfg)})
 
 
 def corpus_shortlist(cfg: Config, spm_model: bytes, frequent: int, per_source: int) -> Shortlist:

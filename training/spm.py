@@ -1,7 +1,12 @@
-"""Train the joint SentencePiece model from the training corpus, streamed."""
+"""The joint SentencePiece model: trained from the training corpus, streamed, and which one a run uses.
+
+A run takes data.spm_model or trains one here (`spm_model_for`); `spm_recipe` is what that model
+depends on besides the corpus, so that a store built with the same recipe is reused, not rebuilt.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import math
@@ -12,7 +17,6 @@ from typing import Any
 
 import sentencepiece as spm
 
-from training.store import _sha256
 from translator.config import Config
 from translator.corpus import Document, iter_corpus
 from translator.tokenizer import SPM_SPECIAL_IDS
@@ -82,11 +86,11 @@ def _gap(rng: random.Random, w: float) -> int:
 # ---------------------------------------------------------------- the model a training run uses
 
 
-def _spm_recipe(cfg: Config) -> dict[str, Any]:
+def spm_recipe(cfg: Config) -> dict[str, Any]:
     """What a fresh run's SentencePiece model depends on, besides the corpus."""
     d = cfg.data
     if d.spm_model:
-        return {"given_sha256": _sha256(Path(d.spm_model).read_bytes())}
+        return {"given_sha256": hashlib.sha256(Path(d.spm_model).read_bytes()).hexdigest()}
     return {
         "vocab_size": cfg.model.vocab_size,
         "model_type": d.spm_model_type,
@@ -95,7 +99,7 @@ def _spm_recipe(cfg: Config) -> dict[str, Any]:
     }
 
 
-def _new_spm_model(cfg: Config) -> bytes:
+def spm_model_for(cfg: Config) -> bytes:
     """data.spm_model's bytes, or a model trained on a streamed sample of the corpus."""
     d = cfg.data
     if d.spm_model:

@@ -22,8 +22,9 @@ SentencePiece model, `max_len`, `skip_invalid` and the language suffixes. Checkp
 it, so a resume against another corpus is refused (`check_fingerprint`) instead of silently
 walking other documents.
 
-A store is written into a temp directory beside its final path and renamed into place, so
-a crash leaves no half store; a truncated or corrupted file is refused naming that file.
+A store is written (training/binarize.py) into a temp directory beside its final path and
+renamed into place, so a crash leaves no half store; a truncated or corrupted file is refused
+naming that file.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def recipe_for(cfg: Config, spm_model: bytes, spec: str | None = None) -> Recipe
     """The recipe of a store built from `spec` (default data.train) with `spm_model` under `cfg`."""
     d = cfg.data
     files = corpus_files(spec or d.train, d.src_lang, d.tgt_lang)
-    return Recipe(_sha256_files(files), _sha256(spm_model), d.max_len, d.skip_invalid, d.src_lang, d.tgt_lang)
+    return Recipe(sha256_files(files), sha256_of(spm_model), d.max_len, d.skip_invalid, d.src_lang, d.tgt_lang)
 
 
 # ---------------------------------------------------------------- reading
@@ -176,7 +177,7 @@ def open_store(path: str | Path, verify: bool = True) -> TokenStore:
         size = file.stat().st_size
         if size != want["bytes"]:
             raise StoreError(f"{file}: truncated or corrupted: {size} bytes, {META} says {want['bytes']}")
-        if verify and _sha256_files([file]) != want["sha256"]:
+        if verify and sha256_files([file]) != want["sha256"]:
             raise StoreError(f"{file}: corrupted: its SHA-256 differs from the one in {META}")
     return TokenStore(path, meta)
 
@@ -212,11 +213,12 @@ def _map(file: Path, dtype: Any) -> np.ndarray:
     return np.memmap(file, dtype=dtype, mode="r").view(np.ndarray)  # plain views: cheap slicing
 
 
-def _sha256(data: bytes) -> str:
+def sha256_of(data: bytes) -> str:
+    """The hex SHA-256 of `data` (a SentencePiece model: the recipe keeps it)."""
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256_files(files: Iterable[Path]) -> str:
+def sha256_files(files: Iterable[Path]) -> str:
     """One SHA-256 over the files' bytes, read 16 MiB at a time."""
     h = hashlib.sha256()
     for file in files:

@@ -97,7 +97,7 @@ class ShortlistCounts:
 
     Counting is per pair (a piece twice in one sentence counts once). Memory holds the
     (source, target) piece-pair counts plus one chunk, never the corpus, so a corpus is counted
-    in one streaming pass, or chunk by chunk while it is being binarized (training/store.py).
+    in one streaming pass, or chunk by chunk while it is being binarized (training/binarize.py).
     """
 
     def __init__(self, vocab_size: int) -> None:
