@@ -51,7 +51,6 @@ sheep, not a mercy. Deterministic: the same corpus gives the same set.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -68,40 +67,17 @@ from corpora.contrapro import (
     Lexicon,
     PronounHit,
     _match_case,
-    _plain,
     find_pronouns,
 )
+from corpora.swap import NO_GENDER, PROCLITICS, _flip, _word_set, swap_english, swap_spanish
+from corpora.twincheck import check_pair
 from translator.corpus import Document, read_corpus
 
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 ENGLISH_WORD = re.compile(r"[A-Za-z]+")
-TOKEN = re.compile(r"\w+|[^\w\s]+")
 MAX_DISTANCE = 3
 MIN_DICE = 0.3
 CANDIDATES = 200  # the replacement is the most alike of this many of the most frequent fitting nouns
 
-# Determiner before a noun -> the same determiner for the other gender.
-FLIP_DETERMINER = {
-    "el": "la", "la": "el", "los": "las", "las": "los", "un": "una", "una": "un", "unos": "unas", "unas": "unos",
-    "este": "esta", "esta": "este", "estos": "estas", "estas": "estos", "ese": "esa", "esa": "ese",
-    "esos": "esas", "esas": "esos", "aquel": "aquella", "aquella": "aquel", "aquellos": "aquellas",
-    "aquellas": "aquellos", "del": "de la", "al": "á la", "nuestro": "nuestra", "nuestra": "nuestro",
-    "nuestros": "nuestras", "nuestras": "nuestros", "vuestro": "vuestra", "vuestra": "vuestro",
-    "vuestros": "vuestras", "vuestras": "vuestros",
-}  # fmt: skip
-FLIP_TODO = {"todo": "toda", "toda": "todo", "todos": "todas", "todas": "todos"}
-CONTRACT = {("de", "el"): "del", ("á", "el"): "al", ("a", "el"): "al"}  # "de la" -> "de el" reads "del"
-# Function words (some end in -o/-a) that never agree with a noun: never flipped, never in the way
-# ("dos" too: "das" is a corpus word, so "tus dos hijos" would become "tus das hijas").
-NO_GENDER = _word_set(
-    "su sus mi mis tu tus de del en y e ni o ó u que como sino con por para sin sobre á a al entre contra "
-    "hacia hasta desde ante se no le les lo me te nos os ya mas más cual cuales donde cuando pues porque "
-    "cada es son era eran fué fueron dos"
-)
 ENGLISH_STOP = _word_set(
     "the and that this with from they them their have shall will which for not all who whom what your "
     "you one two three four five six seven eight nine ten twenty thirty forty fifty hundred thousand "
@@ -253,90 +229,6 @@ def _nouns_of(text: str, lexicon: Lexicon, number: str) -> list[re.Match[str]]:
     ]
 
 
-INVARIANT_BEFORE = {"gran", "grande", "grandes"}  # adjectives before a noun that do not change with its gender
-
-
-def _gender_twin(word: str) -> str | None:
-    """santo -> santa, santas -> santos; None for words without a gender ending."""
-    m = re.fullmatch(r"(\w+?)([oa])(s?)", word)
-    return m.group(1) + ("a" if m.group(2) == "o" else "o") + m.group(3) if m else None
-
-
-def _adjective(word: str, words: frozenset[str]) -> str | None:
-    """`word` in the other gender when it agrees like an adjective (both forms are corpus words), else None."""
-    lower = word.lower()
-    if lower in NO_GENDER or lower in FLIP_DETERMINER or lower in FLIP_TODO:
-        return None
-    twin = _gender_twin(lower)
-    return _match_case(twin, word) if twin and _plain(twin) in words else None
-
-
-def swap_spanish(sentence: str, old: str, new: str, words: frozenset[str]) -> str:
-    """`sentence` with every `old` noun replaced by `new` of the other gender, and the words that agree
-    with it flipped: the determiner before it (el/la, un/una, este/esta, nuestro/nuestra, del/de la,
-    al/á la, and todo/toda before those) and adjectives, one right after it and up to two right before it
-    (gran/grande stay). An adjective is a word whose other-gender form (santo/santa) is also a word of
-    the corpus vocabulary `words` (accent-free, `contrapro.Lexicon.words`).
-    """
-    tokens = TOKEN.findall(sentence)
-    spans = [(m.start(), m.end()) for m in TOKEN.finditer(sentence)]
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in character offsets
-    for k, tok in enumerate(tokens):
-        if tok.lower() != old:
-            continue
-        if k + 1 < len(tokens) and (adjective := _adjective(tokens[k + 1], words)) is not None:
-            edits.append((*spans[k + 1], adjective))
-        edits.append((*spans[k], _match_case(new, tok)))
-        b = k - 1
-        while b >= max(0, k - 2) and (tokens[b].lower() in INVARIANT_BEFORE or _adjective(tokens[b], words)):
-            if (adjective := _adjective(tokens[b], words)) is not None:
-                edits.append((*spans[b], adjective))
-            b -= 1
-        _flip_determiner(tokens, spans, b, edits)
-    for start, end, text in sorted(edits, reverse=True):
-        sentence = sentence[:start] + text + sentence[end:]
-    return sentence
-
-
-def _flip_determiner(
-    tokens: list[str], spans: list[tuple[int, int]], b: int, edits: list[tuple[int, int, str]]
-) -> None:
-    """Flip the determiner at token `b`, if it is one (and a todo/toda before it)."""
-    before = tokens[b].lower() if b >= 0 else ""
-    if before not in FLIP_DETERMINER:
-        return
-    flipped = FLIP_DETERMINER[before]
-    prev2 = tokens[b - 1].lower() if b > 0 else ""
-    start = spans[b][0]
-    if (prev2, flipped) in CONTRACT:  # de la -> del, á la -> al
-        flipped, start = CONTRACT[prev2, flipped], spans[b - 1][0]
-        edits.append((start, spans[b][1], _match_case(flipped, tokens[b - 1])))
-    else:
-        edits.append((start, spans[b][1], _match_case(flipped, tokens[b])))
-    todo = b - 1 if start == spans[b][0] else b - 2
-    if todo >= 0 and tokens[todo].lower() in FLIP_TODO:
-        edits.append((*spans[todo], _match_case(FLIP_TODO[tokens[todo].lower()], tokens[todo])))
-
-
-def swap_english(sentence: str, old: str, new: str) -> str:
-    """`sentence` with every `old` word replaced by `new` (case kept), "a"/"an" before it fixed."""
-
-    def article(m: re.Match[str]) -> str:
-        art = "an" if new[0] in "aeiou" else "a"
-        return _match_case(art, m.group(1)) + m.group(2) + _match_case(new, m.group(3))
-
-    sentence = re.sub(rf"\b(an?)(\s+)({old})\b", article, sentence, flags=re.IGNORECASE)
-    return re.sub(rf"\b{old}\b", lambda m: _match_case(new, m.group()), sentence, flags=re.IGNORECASE)
-
-
-PROCLITICS = {
-    "lo": ("la", ("m", "sg")),
-    "la": ("lo", ("f", "sg")),
-    "los": ("las", ("m", "pl")),
-    "las": ("los", ("f", "pl")),
-}
-
-
 def gendered_words(sentence: str, lexicon: Lexicon) -> list[PronounHit]:
     """`contrapro.find_pronouns`, plus free-standing lo/la/los/las before a verb ("y los hirió").
 
@@ -353,13 +245,6 @@ def gendered_words(sentence: str, lexicon: Lexicon) -> list[PronounHit]:
             other, features = PROCLITICS[lower]
             hits.append(PronounHit(m.start(), m.end(), _match_case(other, m.group()), features, "proclitic"))
     return sorted(hits, key=lambda h: h.start)
-
-
-def _flip(sentence: str, hits: Sequence[PronounHit]) -> str:
-    """Every hit's word replaced by its other-gender form."""
-    for hit in sorted(hits, key=lambda h: -h.start):
-        sentence = sentence[: hit.start] + hit.replacement + sentence[hit.end :]
-    return sentence
 
 
 @dataclass(frozen=True)
@@ -519,63 +404,6 @@ def _marked(doc: Document, i: int, hit: PronounHit, marked: Marked, nouns: NounL
         if noun.es in _words(doc.targets[j]) and noun.en in english:
             return j, noun
     return None
-
-
-def _diff(a: str, b: str) -> list[tuple[list[str], list[str]]]:
-    """The changed spans between two sentences, as (words in a, words in b)."""
-    ta, tb = TOKEN.findall(a), TOKEN.findall(b)
-    ops = difflib.SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes()
-    return [(ta[i1:i2], tb[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
-
-
-def _same_stem(a: str, b: str) -> bool:
-    """Two forms of one gendered word: él/ella, ellos/ellas, la/lo, bendíjola/bendíjolo ..."""
-    pronouns = {frozenset(("él", "ella"))} | {frozenset((k, v[0])) for k, v in PROCLITICS.items()}
-    if frozenset((a.lower(), b.lower())) in pronouns:
-        return True
-    stem_a, stem_b = a.lower().rstrip("aos"), b.lower().rstrip("aos")
-    return stem_a == stem_b and a.lower() != b.lower()
-
-
-def check_pair(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """What is wrong with a pair of twins (empty when nothing): they must share the current source and
-    both candidates, differ in the reference at exactly one word, and in the context only at the swapped
-    antecedent (with its determiners in Spanish, "a"/"an" in English)."""
-    problems = []
-    if a["src"] != b["src"]:
-        problems.append("the twins' current sources differ")
-    if a["ref"] != b["contrastive"][0] or b["ref"] != a["contrastive"][0]:
-        problems.append("the twins do not swap reference and variant")
-    for left, right in _diff(a["ref"], b["ref"]):
-        if len(left) != 1 or len(right) != 1 or not _same_stem(left[0], right[0]):
-            problems.append(f"the references differ beyond a pronoun's gender: {left} -> {right}")
-    if a["ref"] == b["ref"]:
-        problems.append("the references are identical")
-    if len(a["context_src"]) != len(b["context_src"]) or len(a["context_tgt"]) != len(b["context_tgt"]):
-        return [*problems, "the contexts differ in length"]
-    old, new = a["antecedent"], b["antecedent"]
-    allowed_en = ({old["en"], "a", "an"}, {new["en"], "a", "an"})
-    determiners = set(FLIP_DETERMINER) | set(FLIP_TODO) | {"de", "á", "a"}
-    allowed_es = ({old["es"]} | determiners, {new["es"]} | determiners)
-    changed = 0
-    for side, allowed in (("src", allowed_en), ("tgt", allowed_es)):
-        for x, y in zip(a[f"context_{side}"], b[f"context_{side}"], strict=True):
-            for left, right in _diff(x, y):
-                changed += 1
-                if (
-                    side == "tgt"
-                    and len(left) == len(right)
-                    and all(
-                        (x.lower() in allowed[0] and y.lower() in allowed[1]) or _same_stem(x, y)
-                        for x, y in zip(left, right, strict=True)
-                    )
-                ):
-                    continue  # the noun, its determiner, agreeing adjectives, pronouns that refer to it
-                if not {w.lower() for w in left} <= allowed[0] or not {w.lower() for w in right} <= allowed[1]:
-                    problems.append(f"context_{side} differs beyond the antecedent: {left} -> {right}")
-    if not changed:
-        problems.append("the contexts are identical")
-    return problems
 
 
 def build_balanced_set(

@@ -8,16 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpora.balanced import (
-    Noun,
-    NounLexicon,
-    _contexts,
-    build_balanced_set,
-    check_pair,
-    swap_english,
-    swap_spanish,
-)
+from corpora.balanced import Noun, NounLexicon, _contexts, build_balanced_set
 from corpora.contrapro import Lexicon
+from corpora.swap import swap_english, swap_spanish
+from corpora.twincheck import check_pair
 from evaluation.scoring import load_contrastive, score_contrastive
 from nmt.cli import main
 from training.spm import train_sentencepiece

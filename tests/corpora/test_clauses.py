@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from corpora.balanced import build_balanced_set, check_pair
+from corpora.balanced import build_balanced_set
 from corpora.clauses import SplitCounts, build_clause_corpus, split_documents, split_pair
+from corpora.twincheck import check_pair
 from nmt.cli import main
 from tests.corpora.test_balanced import NOUNS, article, pairs, train_docs
 from translator.corpus import Document, read_corpus, write_parallel
