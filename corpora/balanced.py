@@ -26,7 +26,7 @@ stressed a- (el alma, el agua are feminine behind a masculine article).
 Person nouns (those that English follows with who/whom/whose more often than
 with which) are swapped only for person nouns, things only for things.
 
-An item is kept only when the twins differ only where they should (`check_pair`) and:
+An item is kept only when the twins differ only where they should (`corpora/twincheck.py: check_pair`) and:
 
 - the English current sentence has it/its/they/them/their, and no he/she/him/her when the pronoun is
   singular (its English says nothing of the gender), and neither the antecedent noun nor its
@@ -39,7 +39,7 @@ An item is kept only when the twins differ only where they should (`check_pair`)
 - a singular person noun is never used (English would say he/she about it).
 
 At every occurrence of the antecedent in the Spanish context the words that agree with it flip with
-it (`swap_spanish`): the determiner (el/la, un/una, este/esta, nuestro/nuestra, del <-> de la,
+it (`corpora/swap.py: swap_spanish`): the determiner (el/la, un/una, este/esta, nuestro/nuestra, del <-> de la,
 al <-> á la, todo/toda before them) and adjectives next to it whose other-gender form is also a
 corpus word (santo/santa); English "a"/"an" before the English noun follows the new noun.
 
@@ -69,7 +69,7 @@ from corpora.contrapro import (
     _match_case,
     find_pronouns,
 )
-from corpora.swap import NO_GENDER, PROCLITICS, _flip, _word_set, swap_english, swap_spanish
+from corpora.swap import NO_GENDER, PROCLITICS, flip_hits, swap_english, swap_spanish, word_set
 from corpora.twincheck import check_pair
 from translator.corpus import Document, read_corpus
 
@@ -78,13 +78,13 @@ MAX_DISTANCE = 3
 MIN_DICE = 0.3
 CANDIDATES = 200  # the replacement is the most alike of this many of the most frequent fitting nouns
 
-ENGLISH_STOP = _word_set(
+ENGLISH_STOP = word_set(
     "the and that this with from they them their have shall will which for not all who whom what your "
     "you one two three four five six seven eight nine ten twenty thirty forty fifty hundred thousand "
     "many much some any every each more most other such own same first second third half"
 )
 # Words that articles precede but that are no antecedent to swap: numerals, quantifiers, relatives.
-NOT_NOUNS = _word_set(
+NOT_NOUNS = word_set(
     "dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta cuarenta cincuenta ciento "
     "cien mil millares cuales cual mismo misma mismos mismas otro otra otros otras demás tales muchos "
     "muchas pocos pocas todos todas unos unas ambos ambas primero primera primeros primeras postrero "
@@ -330,10 +330,10 @@ def _pairs_at(
     coreferent = _coreferent(doc, i, j, noun, hit, lexicon)
     words = frozenset(lexicon.words)
     context_tgt = [
-        swap_spanish(_flip(t, coreferent[k]), noun.es, other.es, words) for k, t in enumerate(doc.targets[:i])
+        swap_spanish(flip_hits(t, coreferent[k]), noun.es, other.es, words) for k, t in enumerate(doc.targets[:i])
     ]
     context_src = [swap_english(s, noun.en, other.en) for s in doc.sources[:i]]
-    flipped = _flip(tgt, hits)
+    flipped = flip_hits(tgt, hits)
     shared = {"src": src, "distance": i - j, "doc": doc.doc_id, "line": i}
     kind_a = f"{hit.kind}-{hit.features[0]}{hit.features[1]}"
     kind_b = f"{hit.kind}-{'f' if hit.features[0] == 'm' else 'm'}{hit.features[1]}"

@@ -1,6 +1,9 @@
 """Writing a twin: the antecedent noun swapped for one of the other gender, and what agrees with it flipped.
 
-Part of the balanced pronoun test set (corpora/balanced.py finds the items; corpora/twincheck.py checks the pairs).
+Part of the balanced pronoun test set: corpora/balanced.py finds the items and writes the set,
+this module writes each twin's text, corpora/twincheck.py checks that a pair differs only here.
+Kept apart because these are rules of Spanish and English agreement, testable on single
+sentences, while finding an item needs a whole corpus and its lexicons.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Sequence
 from corpora.contrapro import PronounHit, _match_case, _plain
 
 
-def _word_set(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """The words of `text` (the word lists below, and balanced.py's, are written as one string)."""
     return frozenset(text.split())
 
 
@@ -30,7 +34,7 @@ FLIP_TODO = {"todo": "toda", "toda": "todo", "todos": "todas", "todas": "todos"}
 CONTRACT = {("de", "el"): "del", ("á", "el"): "al", ("a", "el"): "al"}  # "de la" -> "de el" reads "del"
 # Function words (some end in -o/-a) that never agree with a noun: never flipped, never in the way
 # ("dos" too: "das" is a corpus word, so "tus dos hijos" would become "tus das hijas").
-NO_GENDER = _word_set(
+NO_GENDER = word_set(
     "su sus mi mis tu tus de del en y e ni o ó u que como sino con por para sin sobre á a al entre contra "
     "hacia hasta desde ante se no le les lo me te nos os ya mas más cual cuales donde cuando pues porque "
     "cada es son era eran fué fueron dos"
@@ -120,8 +124,8 @@ PROCLITICS = {
 }
 
 
-def _flip(sentence: str, hits: Sequence[PronounHit]) -> str:
-    """Every hit's word replaced by its other-gender form."""
+def flip_hits(sentence: str, hits: Sequence[PronounHit]) -> str:
+    """Every hit's word replaced by its other-gender form (the pronouns that follow the swapped noun)."""
     for hit in sorted(hits, key=lambda h: -h.start):
         sentence = sentence[: hit.start] + hit.replacement + sentence[hit.end :]
     return sentence

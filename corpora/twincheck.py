@@ -1,6 +1,8 @@
 """Checking a twin pair: the twins of a balanced item differ only where they should.
 
-Part of the balanced pronoun test set (corpora/balanced.py finds the items; corpora/swap.py writes the twins).
+Part of the balanced pronoun test set: corpora/balanced.py finds the items (and keeps only the
+pairs this check passes), corpora/swap.py writes the twins. Kept apart from the writing so that
+the check knows only what may differ (swap.py's flip tables), not how a twin was made.
 """
 
 from __future__ import annotations
