@@ -10,7 +10,6 @@ import torch
 
 from corpora.balanced import Noun, NounLexicon, _contexts, build_balanced_set
 from corpora.contrapro import Lexicon
-from corpora.swap import swap_english, swap_spanish
 from corpora.twincheck import check_pair
 from evaluation.scoring import load_contrastive, score_contrastive
 from nmt.cli import main
@@ -115,23 +114,6 @@ def test_a_sentence_level_model_scores_exactly_half_of_the_items(corpus: Path) -
     assert out["pair_accuracy"] == 0.0  # it prefers the same candidate for both twins
     assert out["pair_margin"] == pytest.approx(0.0, abs=1e-4)  # by exactly opposite margins
     assert out["pairs_leaning_right"] == out["pairs_leaning_wrong"] == 0
-
-
-def test_spanish_and_english_swaps_fix_the_words_around_the_noun() -> None:
-    words = frozenset({"santo", "santa", "tenia", "juntos", "juntas"})  # the corpus vocabulary (accent-free)
-    assert swap_spanish("Y fué á la ciudad.", "ciudad", "monte", words) == "Y fué al monte."
-    assert swap_spanish("Las puertas de la ciudad, y todas las puertas.", "puertas", "montes", words) == (
-        "Los montes de la ciudad, y todos los montes."
-    )
-    assert swap_spanish("Salió del campo.", "campo", "ciudad", words) == "Salió de la ciudad."
-    assert swap_spanish("Vió la ciudad santa.", "ciudad", "monte", words) == "Vió el monte santo."
-    assert swap_spanish("Vi la santa ciudad.", "ciudad", "monte", words) == "Vi el santo monte."
-    assert swap_spanish("Vió la gran ciudad.", "ciudad", "monte", words) == "Vió el gran monte."  # gran stays
-    assert swap_spanish("La ciudad tenía patios juntos.", "patios", "nubes", words) == (
-        "La ciudad tenía nubes juntas."  # "tenío" is no word: tenía does not agree
-    )
-    assert swap_spanish("Tenía dos hijos.", "hijos", "hijas", frozenset({"dos", "das"})) == "Tenía dos hijas."
-    assert swap_english("A gate and the gate.", "gate", "altar") == "An altar and the altar."
 
 
 def test_prepare_bible_balanced_writes_both_splits(
