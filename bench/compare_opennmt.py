@@ -38,6 +38,7 @@ import sentencepiece as spm
 
 from evaluation.metrics import corpus_scores
 from training.spm import train_sentencepiece
+from translator import devices
 from translator.corpus import Document, format_documents_text, read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -355,7 +356,7 @@ def main() -> None:
     splits = prepare(args.data.resolve(), work)
     results_file = work / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    results.update(minutes=args.minutes, threads=args.threads, data=str(args.data), cpu=cpu_name())
+    results.update(minutes=args.minutes, threads=args.threads, data=str(args.data), cpu=devices.describe())
 
     if args.stage in ("all", "train"):
         trained = results.get("train", {})
@@ -392,13 +393,6 @@ def summary(run: Run, hyps: list[str], refs: list[str]) -> dict[str, float]:
         "bleu": scores["bleu"].score,
         "chrf": scores["chrf"].score,
     }
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from translator import devices
 from translator.inference import quantize_int8
 from translator.lstm import run_lstm
 
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(f"hardware: {devices.describe()}")  # every figure names the CPU it was measured on
     torch.manual_seed(0)
     batch, steps = 128, 40
     lengths = torch.randint(10, steps + 1, (batch,))

@@ -24,6 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from training.trainer import autocast_bf16
+from translator import devices
 from translator.config import ModelConfig
 from translator.corpus import read_corpus
 from translator.inference import Translator, quantize_int8
@@ -77,8 +79,11 @@ def main() -> None:
     p.add_argument("--sentences", type=int, default=320)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    print(f"hardware: {devices.describe()}")  # every figure names the CPU it was measured on
 
-    peaks = {name: peak_flops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    # bf16 only where it is native: emulated, it is some 40x below fp32 and training never uses it (devices.py)
+    dtypes = {"fp32": torch.float32, **({"bf16": torch.bfloat16} if devices.cpu_bf16() else {})}
+    peaks = {name: peak_flops(dtype) for name, dtype in dtypes.items()}
     print(f"peak matmul ({args.threads} threads): " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peaks.items()))
     t = Translator.load(args.run)
     cfg = t.config.model
@@ -107,7 +112,7 @@ def main() -> None:
     tok_s = [r["tok_s"] for r in rows if r["kind"] == "train"]
     mean_tok_s = sum(tok_s) / len(tok_s)
     train_flops = 3 * pair_flops * mean_tok_s / (src + tgt)
-    precision = t.config.train.precision
+    precision = "bf16" if autocast_bf16(torch.device("cpu"), t.config.train.precision) else "fp32"
     print(
         f"training ({precision}, from metrics.jsonl): {mean_tok_s:,.0f} tokens/s = {train_flops / 1e9:.1f} GFLOP/s, "
         f"{100 * train_flops / peaks[precision]:.0f}% of the {precision} peak"

@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--keep", action="store_true", help="keep each size's corpus, store and run")
     args = parser.parse_args()
+    from translator import devices
+
+    print(f"hardware: {devices.describe()}")  # every figure names the CPU it was measured on
     args.workdir.mkdir(parents=True, exist_ok=True)
     spm_model = _spm_model(args)
     rows = []

@@ -114,11 +114,13 @@ def main() -> int:
     p.add_argument("--int8", action="store_true", help="serve (and translate offline) with int8 quantization")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args()
+    from translator import devices
 
+    print(f"hardware: {devices.describe()}")  # every figure names the CPU it was measured on
     lines = [s for s in Path(args.data).read_text(encoding="utf-8").splitlines() if s.strip()]
     sentence = next(s for s in lines if len(s.split()) == 20)
     sample = lines[: args.requests]
-    results: dict[str, object] = {"sentence": sentence}
+    results: dict[str, object] = {"sentence": sentence, "hardware": devices.describe()}
     modes = {"dynamic batching": [], "no batching": ["--max-batch-size", "1", "--max-wait-ms", "0"]}
     for mode, extra in modes.items():
         proc, port = start_server(args.model, args.threads, extra + (["--int8"] if args.int8 else []))

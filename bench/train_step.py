@@ -28,6 +28,7 @@ from training.data import DocumentStream
 from training.spm import train_sentencepiece
 from training.store import TokenStore, is_store, open_store
 from training.trainer import ChunkLoss, optimisation_step
+from translator import devices
 from translator.config import Config
 from translator.corpus import iter_corpus
 from translator.model import Seq2Seq
@@ -52,6 +53,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(f"hardware: {devices.describe()}")  # every figure names the CPU it was measured on
     device = torch.device(args.device)
     print(f"device {device}, lstm {args.lstm}, {args.threads} CPU threads")
     cfg = Config.from_yaml(ROOT / "configs/bible.yaml").override([*args.overrides, f"data.train={args.data}"])
@@ -66,9 +68,12 @@ def main() -> None:
 
 
 def run(cfg: Config, store: TokenStore, steps: int, device: torch.device, lstm: str) -> None:
-    """Time `steps` steps in fp32 and bf16, then profile one."""
+    """Time `steps` steps in fp32 and (where the device has it natively) bf16, then profile one."""
     cfg.model.vocab_size = Tokenizer(store.spm_model).vocab_size
     for precision in ("fp32", "bf16"):
+        if precision == "bf16" and not devices.native_bf16(device):
+            print("bf16: not timed, this device only emulates it (training runs fp32 here: translator/devices.py)")
+            continue
         torch.manual_seed(cfg.train.seed)
         model = Seq2Seq(cfg.model).to(device)
         model.encoder.fused_lstm = model.decoder.fused_lstm = {"auto": None, "scan": False, "fused": True}[lstm]

@@ -67,6 +67,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000, help="sentence lines of input")
     parser.add_argument("extra", nargs="*", help="after --: arguments for nmt translate")
     args = parser.parse_args()
+    from translator import devices
+
+    print(f"hardware: {devices.describe()}")  # every figure names the CPU it was measured on
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "input.txt"
         docs = write_input(source, args.data, args.src, args.tgt, args.lines)

@@ -14,7 +14,7 @@ memory-mapped store (training/store.py), never from a tokenized copy in memory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,10 @@ from torch import Tensor
 
 from training.store import Pair, TokenStore
 from translator.batch import pad_batch, source_ids, target_io
+from translator.tokenizer import Tokenizer
+
+# A pair's pieces as one step trains on them: (pair, its index in the store, the epoch) -> pair.
+Segmenter = Callable[[Pair, int, int], Pair]
 
 
 @dataclass
@@ -66,8 +70,16 @@ class DocumentStream:
     array (8 bytes per document): nothing grows with the number of sentences.
     """
 
-    def __init__(self, store: TokenStore, lanes: int, seed: int, rank: int = 0, world: int = 1) -> None:
-        self.store, self.rank, self.world = store, rank, world
+    def __init__(
+        self,
+        store: TokenStore,
+        lanes: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        segment: Segmenter | None = None,
+    ) -> None:
+        self.store, self.rank, self.world, self.segment = store, rank, world, segment
         self.n_docs = len(range(rank, store.n_docs, world))
         if not self.n_docs:
             raise ValueError(f"rank {rank}: no training documents in this shard")
@@ -102,7 +114,9 @@ class DocumentStream:
                 self.lane_doc[lane], self.lane_pos[lane] = self._take(), 0
                 first, end = self._pairs(lane)
             starts.append(self.lane_pos[lane] == 0)
-            pairs.append(self.store.pair(first + self.lane_pos[lane]))
+            index = first + self.lane_pos[lane]
+            pair = self.store.pair(index)
+            pairs.append(self.segment(pair, index, self.epoch) if self.segment else pair)
             self.lane_pos[lane] += 1
         return make_slot(pairs, starts)
 
@@ -117,6 +131,23 @@ class DocumentStream:
         self.epoch, self.next_doc = int(state["epoch"]), int(state["next_doc"])
         self.order = self._order(self.epoch)
         self.lane_doc, self.lane_pos = list(state["lane_doc"]), list(state["lane_pos"])
+
+
+class SubwordSampler:
+    """A `Segmenter` that samples each sentence's segmentation anew (data.spm_alpha > 0).
+
+    The store holds one segmentation; sampling decodes it and encodes it again at random,
+    seeded by (seed, epoch, pair index, side), so every epoch sees other pieces and a resume
+    sees the same ones. Sampled pieces are cut to `max_len` as the store's were.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, alpha: float, nbest: int, seed: int, max_len: int) -> None:
+        self.tokenizer, self.alpha, self.nbest, self.seed, self.max_len = tokenizer, alpha, nbest, seed, max_len
+
+    def __call__(self, pair: Pair, index: int, epoch: int) -> Pair:
+        key = ((self.seed * 1_000_003 + epoch) * 2_147_483_629 + 2 * index) % 2**31
+        src, tgt = (self.tokenizer.sample(ids, self.alpha, self.nbest, key + side) for side, ids in enumerate(pair))
+        return src[: self.max_len], tgt[: self.max_len]
 
 
 def make_slot(pairs: Sequence[Pair], starts: Sequence[bool]) -> Slot:

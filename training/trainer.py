@@ -10,7 +10,6 @@ the context (truncated backpropagation through time across sentences).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
 import random
@@ -27,12 +26,12 @@ from torch.nn.parallel import DistributedDataParallel
 from evaluation.metrics import corpus_scores
 from training import distributed
 from training.binarize import train_store, train_store_path
-from training.data import DocumentStream, Slot
+from training.data import DocumentStream, Slot, SubwordSampler
 from training.levers import Contrast, apply_levers
 from training.report import Reporter
 from training.schedule import lr_at
 from training.store import TokenStore, check_fingerprint, open_store
-from translator import checkpoint
+from translator import checkpoint, devices
 from translator.checkpoint import LAST, Checkpoint, write_atomic
 from translator.config import Config
 from translator.corpus import Document, read_corpus
@@ -98,18 +97,24 @@ def optimisation_step(
 
 
 def autocast_bf16(device: torch.device, precision: str) -> bool:
-    """Whether a step autocasts to bf16: as configured, except on a GPU without native bf16."""
-    return precision == "bf16" and (device.type != "cuda" or _native_bf16(device))
+    """Whether a step autocasts to bf16: for `bf16` and `auto`, only where the device has it natively.
+
+    Emulated bf16 gives the same loss per step as fp32 but runs up to 40x slower (an AVX2-only CPU),
+    so it is never chosen; `precision_note` says once at start which one a run uses and why.
+    """
+    return precision != "fp32" and devices.native_bf16(device)
 
 
-@functools.cache
-def _native_bf16(device: torch.device) -> bool:
-    """Pre-Ampere GPUs only emulate bf16, slower than fp32: they train in fp32 (said once)."""
-    with torch.cuda.device(device):
-        native = torch.cuda.is_bf16_supported(including_emulation=False)
-    if not native:
-        log.warning("%s has no native bf16: training in fp32 despite train.precision=bf16", device)
-    return native
+def precision_note(device: torch.device, precision: str) -> tuple[int, str]:
+    """(log level, message) saying which precision training runs in on `device`, and why."""
+    where = devices.describe(device)
+    if precision == "fp32":
+        return logging.INFO, f"precision: fp32 (train.precision=fp32) on {where}"
+    if autocast_bf16(device, precision):
+        return logging.INFO, f"precision: bf16 autocast (train.precision={precision}) on {where}"
+    # Asked for bf16 by name where it would be emulated: say so louder than `auto` does.
+    level = logging.WARNING if precision == "bf16" else logging.INFO
+    return level, f"precision: fp32, as {device.type} has no native bf16 (train.precision={precision}) on {where}"
 
 
 @dataclass
@@ -162,6 +167,7 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
     started = time.monotonic() - progress.elapsed
     window = _Window()
     validated_at = -1
+    first_step = progress.step + 1  # its progress line comes at once: a slow machine must not look hung
     while not _should_stop(run):
         lr = lr_at(progress.step, cfg.train)
         for group in run.optimizer.param_groups:
@@ -178,7 +184,7 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
         progress.tokens += step_tokens
         per_token = max(1, int(n_tokens))
         window.add(step_tokens, float(loss_sum.detach()) / per_token, float(margin_sum.detach()) / per_token)
-        if progress.step % cfg.train.log_every == 0 and run.dist.is_main:
+        if run.dist.is_main and (progress.step % cfg.train.log_every == 0 or progress.step == first_step):
             _log_progress(run, window, lr, grad_norm)
             window = _Window()
         if progress.step % cfg.train.valid_every == 0:
@@ -215,6 +221,8 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         log.info("config:\n%s", cfg.to_yaml())
 
     model = Seq2Seq(cfg.model).to(dist.device)
+    if dist.is_main:
+        log.log(*precision_note(dist.device, cfg.train.precision))
     optimizer = torch.optim.Adam(
         model.parameters(), lr=cfg.train.lr, betas=(0.9, 0.98), weight_decay=cfg.train.weight_decay
     )
@@ -225,7 +233,7 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         tokenizer,
         model,
         optimizer,
-        DocumentStream(store, cfg.train.lanes, cfg.train.seed, dist.rank, dist.world),
+        DocumentStream(store, cfg.train.lanes, cfg.train.seed, dist.rank, dist.world, _segmenter(cfg, tokenizer)),
         # Built with the store (one streaming pass); only rank 0 validates and saves, so only it reads it.
         store.shortlist() if dist.is_main else None,
         _read_dev(cfg) if dist.is_main else [],
@@ -237,6 +245,12 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         run.context = _restore(run, resume) or run.context
     log.info("%d parameters, %d training documents on this rank", count_parameters(model), run.stream.n_docs)
     return run
+
+
+def _segmenter(cfg: Config, tokenizer: Tokenizer) -> SubwordSampler | None:
+    """Subword regularization when data.spm_alpha asks for it: each sentence's pieces sampled anew."""
+    d = cfg.data
+    return SubwordSampler(tokenizer, d.spm_alpha, d.spm_nbest, cfg.train.seed, d.max_len) if d.spm_alpha > 0 else None
 
 
 @dataclass
@@ -355,7 +369,18 @@ def _save_last(run: Run) -> None:
     if run.dist.is_main:
         extra = {"ranks": ranks, "data_fingerprint": run.stream.store.fingerprint}
         checkpoint.save(_checkpoint(run, extra, with_optimizer=True), run.out_dir / LAST)
+        _keep_step(run)
     distributed.barrier(run.dist)
+
+
+def _keep_step(run: Run) -> None:
+    """The model of this step in RUN/steps/, and only the newest `train.keep_checkpoints` kept there."""
+    keep = run.cfg.train.keep_checkpoints
+    if keep <= 0:
+        return
+    checkpoint.save(_checkpoint(run, {}, with_optimizer=False), checkpoint.step_path(run.out_dir, run.progress.step))
+    for old in checkpoint.step_checkpoints(run.out_dir)[:-keep]:
+        old.unlink(missing_ok=True)
 
 
 def _checkpoint(run: Run, extra: dict[str, Any], with_optimizer: bool) -> Checkpoint:

@@ -23,7 +23,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,6 +34,7 @@ from translator.config import Config, ModelConfig
 
 FORMAT_VERSION = 1
 BEST, LAST = "best.pt", "last.pt"
+STEPS = "steps"  # RUN/steps/step-00001200.pt: the model at each of the last saves (train.keep_checkpoints)
 # Far beyond any model this project trains (vocab 8k-32k, sizes 256-1024, 1-4 layers), far below absurd.
 LIMITS = {"vocab_size": 1 << 20, "emb_size": 1 << 14, "enc_hidden": 1 << 14, "dec_hidden": 1 << 14}
 LIMITS |= {"enc_layers": 16, "dec_layers": 16, "memory_tokens": 1 << 12}
@@ -171,3 +172,43 @@ def check_model(cfg: ModelConfig, weights: object, file: Path) -> None:
             f"{file}: its model config describes {wanted:,} parameters ({4 * wanted / 2**20:,.1f} MiB), "
             f"its weights hold {held:,}; first mismatch: {wrong[0]}"
         )
+
+
+def step_path(run_dir: str | Path, step: int) -> Path:
+    """Where training keeps the model of step `step` (for `average`)."""
+    return Path(run_dir) / STEPS / f"step-{step:08d}.pt"
+
+
+def step_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The step checkpoints a run kept, oldest first."""
+    return sorted((Path(run_dir) / STEPS).glob("step-*.pt"))
+
+
+def average(ckpts: Sequence[Checkpoint]) -> Checkpoint:
+    """One checkpoint whose weights are the element-wise mean of `ckpts`' (the last few of one run).
+
+    Averaging the last checkpoints of a run smooths the optimizer's noise at no decoding cost
+    (Vaswani et al. 2017; fairseq's average_checkpoints.py, OpenNMT-py's average_models). Only
+    checkpoints of one model shape and vocabulary can be averaged: anything else is an error
+    naming the file. The newest checkpoint gives the config, vocabulary and shortlist; the mean
+    is accumulated in float64 so the order does not matter; integer buffers are the newest's.
+    """
+    if not ckpts:
+        raise ValueError("average: no checkpoints given")
+    newest = max(ckpts, key=lambda c: c.step)
+    for c in ckpts:
+        if c.config.model != newest.config.model or c.spm_model != newest.spm_model:
+            raise CheckpointError(
+                f"{c.path}: its model config or vocabulary differs from {newest.path}'s: "
+                "only checkpoints of one model average"
+            )
+    weights = {}
+    for name, tensor in newest.model.items():
+        if tensor.is_floating_point():
+            total = sum((c.model[name].double() for c in ckpts), torch.zeros_like(tensor, dtype=torch.float64))
+            weights[name] = (total / len(ckpts)).to(tensor.dtype)
+        else:
+            weights[name] = tensor.clone()
+    sources = [{"path": str(c.path), "step": c.step, "sha256": c.sha256} for c in ckpts]
+    trainer = {"step": newest.step, "averaged": sources}
+    return Checkpoint(newest.config, newest.spm_model, weights, None, trainer, shortlist=newest.shortlist)

@@ -28,6 +28,10 @@ class ConfigError(ValueError):
     """A configuration value or key is invalid."""
 
 
+class UsageError(ValueError):
+    """A command asked wrongly: a flag missing or contradicting another (exit status 2, as argparse's)."""
+
+
 @dataclass
 class ModelConfig:
     """Shape of the encoder-decoder.
@@ -68,6 +72,16 @@ class DataConfig:
     spm_model_type: Literal["unigram", "bpe"] = "unigram"
     spm_sample_lines: int = 200_000  # lines per side fed to SentencePiece training
     max_len: int = 150  # training pairs longer than this (in pieces, either side) are truncated
+    # Subword regularization: > 0 samples every training sentence's segmentation anew each time it is read
+    # (unigram: Kudo 2018's smoothing alpha, e.g. 0.1-0.5; BPE: the BPE-dropout rate, e.g. 0.1); 0 = off.
+    spm_alpha: float = 0.0
+    spm_nbest: int = -1  # unigram sampling: from the n best segmentations (-1: all of them)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.spm_alpha <= 1.0:
+            raise ConfigError(f"data.spm_alpha: {self.spm_alpha!r} must be in [0, 1] (0: no sampling)")
+        if self.spm_nbest == 0 or self.spm_nbest < -1:
+            raise ConfigError(f"data.spm_nbest: {self.spm_nbest!r} must be -1 (all) or at least 1")
 
 
 @dataclass
@@ -91,13 +105,16 @@ class TrainConfig:
     valid_max_sentences: int = 0  # 0 = whole dev set
     valid_beam: int = 1  # beam size for validation BLEU (greedy is several times faster)
     save_every: int = 100  # `last` checkpoint every N steps (resume granularity)
+    keep_checkpoints: int = 0  # also keep the model of the last N saves in RUN/steps/ (for `nmt average`); 0 = none
     patience: int = 5  # validations without a gain in best_metric before stopping; 0 = never
     # The dev measure that picks best.pt and counts patience: greedy BLEU or chrF, or the teacher-forced
     # loss (nll, lower is better: smooth where greedy BLEU is noisy, fairseq's default).
     best_metric: Literal["bleu", "chrf", "nll"] = "bleu"
     log_every: int = 20
     threads: int = 0  # torch intra-op threads; 0 = torch's default
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast matrix products (weights stay fp32)
+    # bf16 or auto: autocast matrix products to bf16 (weights stay fp32) where the CPU or GPU has native bf16
+    # (AVX512-BF16 or AMX; Ampere or newer), fp32 elsewhere: emulated bf16 is up to 40x slower (translator/devices.py).
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     tensorboard: bool = True
     # Levers that make the model use its context (training/levers.py); 0 = off.
     context_dropout: float = 0.0  # probability that a lane's carried state is reset before a sentence
@@ -129,10 +146,18 @@ class DecodeConfig:
     beam_size: int = 5
     n_best: int = 1
     length_penalty: float = 1.0  # score / length**alpha; 0 = raw log-probability
-    max_len_ratio: float = 2.0
+    max_len_ratio: float = 2.0  # a sentence's output may have ratio x its source pieces + offset pieces ...
     max_len_offset: int = 10
+    max_length: int = 0  # ... and at most this many (0: no cap beyond that rule)
     batch_size: int = 64  # documents (lanes) decoded in parallel
     shortlist: bool = False  # score only the batch's shortlist of target pieces (faster; see translator/shortlist.py)
+
+    def __post_init__(self) -> None:
+        for name in ("beam_size", "n_best", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"decode.{name}: {getattr(self, name)!r} must be at least 1")
+        if self.max_length < 0:
+            raise ConfigError(f"decode.max_length: {self.max_length!r} must be >= 0 (0: no cap)")
 
 
 @dataclass

@@ -42,5 +42,16 @@ class Tokenizer:
         """Detokenized text; special ids are dropped."""
         return str(self._sp.decode([i for i in ids if i > EOS_ID]))
 
+    def sample(self, ids: Sequence[int], alpha: float, nbest: int, seed: int) -> list[int]:
+        """`ids` segmented anew at random: subword regularization (Kudo 2018) for a unigram model,
+        BPE-dropout (Provilkov et al. 2020, `alpha` the dropout rate) for a BPE one.
+
+        The same (ids, alpha, nbest, seed) give the same pieces, so a resumed run samples what the
+        interrupted one would have. `nbest`: candidates sampled from (-1: all; unigram only).
+        """
+        spm.set_random_generator_seed(seed)
+        text = self._sp.decode([i for i in ids if i > EOS_ID])
+        return list(self._sp.encode(text, out_type=int, enable_sampling=True, alpha=alpha, nbest_size=nbest))
+
     def pieces(self, text: str) -> list[str]:
         return list(self._sp.encode(text, out_type=str))

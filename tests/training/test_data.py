@@ -89,3 +89,25 @@ def test_slot_tensors_are_padded_teacher_forcing_pairs(store_of) -> None:  # typ
     assert slot.src[row].tolist() == source_ids([5, 6, 7])
     assert slot.tgt_in[row].tolist() == [2, 8, 9] and slot.tgt_out[row].tolist() == [8, 9, 3]
     assert slot.tgt_in[1 - row].tolist() == [2, 8, PAD_ID] and slot.tokens == 4 + 2 + 3 + 2
+
+
+def test_subword_sampling_is_seeded_keeps_the_text_and_varies_by_epoch(
+    store_of, tokenizer: Tokenizer, synthetic_docs  # type: ignore[no-untyped-def]
+) -> None:
+    """data.spm_alpha: every read re-segments a sentence (BPE-dropout for this BPE model), the same way
+    for the same (seed, epoch, pair) so that a resume replays it, and never changes the sentence."""
+    from training.data import SubwordSampler
+
+    pairs = [(tokenizer.encode(d.sources[0]), tokenizer.encode(d.targets[0])) for d in synthetic_docs[:40]]
+    sample = SubwordSampler(tokenizer, alpha=0.3, nbest=-1, seed=1, max_len=150)
+    first = [sample(p, i, 0) for i, p in enumerate(pairs)]
+    assert first == [sample(p, i, 0) for i, p in enumerate(pairs)]  # seeded: the same again
+    assert first != [sample(p, i, 1) for i, p in enumerate(pairs)]  # another epoch, other pieces
+    assert sum(s != p for s, p in zip(first, pairs, strict=True)) > 10  # most sentences are re-segmented
+    for sampled, original in zip(first, pairs, strict=True):
+        assert [tokenizer.decode(side) for side in sampled] == [tokenizer.decode(side) for side in original]
+    short = SubwordSampler(tokenizer, alpha=0.3, nbest=-1, seed=1, max_len=3)
+    assert all(len(s) <= 3 and len(t) <= 3 for s, t in (short(p, i, 0) for i, p in enumerate(pairs)))
+    stream = DocumentStream(store_of([[p] for p in pairs]), lanes=4, seed=0, segment=sample)
+    slot = stream.next_slot()
+    assert slot.src.shape[0] == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,63 @@ def test_a_checkpoint_from_before_best_metric_resumes_with_its_bleu_best(
     last = records(run, "valid")[-1]
     assert last["step"] == 30 and last["best_score"] == 1000.0  # no BLEU beats the old best
     assert (run / checkpoint.BEST).stat().st_mtime_ns == best_before
+
+
+def test_bf16_autocast_only_where_the_cpu_has_it_natively(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An AVX2-only CPU emulates bf16 about 40x slower than fp32: `bf16` and `auto` must train in fp32 there."""
+    from training.trainer import autocast_bf16, precision_note
+    from translator import devices
+
+    cpu = torch.device("cpu")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: (False, False))
+    assert not autocast_bf16(cpu, "bf16") and not autocast_bf16(cpu, "auto")
+    level, message = precision_note(cpu, "bf16")
+    assert level == logging.WARNING and "fp32" in message and "AVX2" in message
+    assert precision_note(cpu, "auto")[0] == logging.INFO
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: (False, True))  # AMX: as before, bf16
+    assert autocast_bf16(cpu, "bf16") and autocast_bf16(cpu, "auto")
+    assert not autocast_bf16(cpu, "fp32")
+    assert "bf16 autocast" in precision_note(cpu, "auto")[1]
+
+
+def test_first_step_reports_progress_with_an_eta(
+    tmp_path: Path, synthetic_corpus: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A slow machine must not look hung: a progress line (with ETA) after step 1, then every log_every."""
+    run = tmp_path / "run"
+    train(tiny_config(run, max_steps=4, log_every=20).override([f"data.train={synthetic_corpus['train']}"]))
+    assert [r["step"] for r in records(run, "train")] == [1]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step")]
+    assert lines and lines[0].split("|")[0].split() == ["step", "1"] and "ETA" in lines[0]
+
+
+def test_kept_step_checkpoints_average_into_a_loadable_model(tmp_path: Path, synthetic_corpus: dict[str, str]) -> None:
+    """train.keep_checkpoints=2 keeps the models of the last two saves; `nmt average --run` averages them."""
+    from nmt.cli import main
+
+    run = tmp_path / "run"
+    cfg = tiny_config(run, max_steps=30, save_every=10, keep_checkpoints=2)
+    train(cfg.override([f"data.train={synthetic_corpus['train']}", "data.spm_alpha=0.1"]))
+    kept = checkpoint.step_checkpoints(run)
+    assert [checkpoint.load(p).step for p in kept] == [20, 30]
+    out = tmp_path / "avg.pt"
+    assert main(["average", "--run", str(run), "--output", str(out)]) == 0
+    averaged = checkpoint.load(out)
+    a, b = (checkpoint.load(p).model for p in kept)
+    name = "decoder.lstm.weight_hh_l0" if "decoder.lstm.weight_hh_l0" in a else next(iter(a))
+    assert torch.allclose(averaged.model[name], (a[name] + b[name]) / 2)
+    assert averaged.step == 30 and len(averaged.trainer["averaged"]) == 2
+    Translator(*_built(averaged))  # loads as a model
+
+
+def _built(ckpt: checkpoint.Checkpoint) -> tuple[object, ...]:
+    from translator.model import Seq2Seq
+    from translator.tokenizer import Tokenizer
+
+    model = Seq2Seq(ckpt.config.model)
+    model.load_state_dict(ckpt.model)
+    return model, Tokenizer(ckpt.spm_model), ckpt.config
