@@ -52,6 +52,7 @@ from typing import Any
 
 from corpora.balanced import NounLexicon, mine_pairs
 from corpora.contrapro import MAX_DISTANCE, Lexicon, mine_items
+from translator.config import UsageError
 from translator.corpus import Document, corpus_files, read_corpus, write_parallel
 
 # kind suffix ("fsg", "mpl", ...) -> kept?
@@ -164,7 +165,7 @@ def build_targeted_corpus(
     if select not in CHOICES:
         raise ValueError(f"select must be one of {sorted(CHOICES)}, got {select!r}")
     if out.resolve() == data.resolve():
-        raise ValueError(f"{out}: --out must differ from --data (the training split would be overwritten)")
+        raise UsageError(f"{out}: --out must differ from --data (the training split would be overwritten)")
     documents = read_corpus(str(data / "train"), src, tgt)
     lexicon = Lexicon([t for doc in documents for t in doc.targets])
     if select == TWINS:

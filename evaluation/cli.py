@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from translator.commands import add_model_arguments, decode_config
+from translator.commands import add_model_arguments, add_sentence_level, context_mode, decode_config, load_translator
 
 if TYPE_CHECKING:
     from evaluation.report import SystemResult
@@ -103,7 +103,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     from evaluation.report import compare_with_baseline, evaluate_system, write_report
     from evaluation.scoring import load_contrastive
     from translator.corpus import read_corpus
-    from translator.inference import Translator
 
     if args.output and len(args.model) > 1:
         raise SystemExit("nmt evaluate: --output takes one --model (the report holds every system's scores)")
@@ -112,7 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     label = Path(args.data).name.split(".")[0] or "test"  # "test" for data/bible-en-es/test
     splits: dict[str, list[Document]] = {}  # read once, in the first model's languages: one reference for all
     for model in args.model:
-        translator = Translator.load(model, int8=args.int8)
+        translator = load_translator(args, model)
         if not splits:
             data_cfg = translator.config.data
             src, tgt = args.src or data_cfg.src_lang, args.tgt or data_cfg.tgt_lang
@@ -121,7 +120,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                 splits["dev"] = read_corpus(args.dev, src, tgt)
         decode = decode_config(args, translator.config.decode)
         name = _system_name(model, [s.name for s in systems])
-        result = evaluate_system(translator, name, model, splits, contrastive, args.context, decode)
+        result = evaluate_system(translator, name, model, splits, contrastive, context_mode(args), decode)
         if args.cxmi:
             from evaluation.cxmi import measure
 
@@ -206,10 +205,9 @@ def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _score(args: argparse.Namespace) -> int:
     from evaluation.scoring import load_contrastive, score_contrastive
-    from translator.inference import Translator
 
-    translator = Translator.load(args.model, int8=args.int8)
-    report = score_contrastive(translator, load_contrastive(args.contrastive), args.context).to_dict()
+    translator = load_translator(args, args.model)
+    report = score_contrastive(translator, load_contrastive(args.contrastive), context_mode(args)).to_dict()
     print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
     if "pairs" in report:
         print(
@@ -239,7 +237,7 @@ def _add_probe(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
     p.add_argument("--contrastive", required=True, type=Path, help="JSONL items, as for `nmt score`")
-    p.add_argument("--context", choices=["carry", "none"], help="none: probe the reset state (the floor)")
+    add_sentence_level(p)  # probes the reset state: the floor
     p.add_argument("--folds", type=int, default=10, help="cross-validation folds")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     p.set_defaults(func=_probe)
@@ -251,7 +249,7 @@ def _probe(args: argparse.Namespace) -> int:
     from translator.inference import Translator
 
     translator = Translator.load(args.model)
-    report = probe_gender(translator, load_contrastive(args.contrastive), args.context, args.folds)
+    report = probe_gender(translator, load_contrastive(args.contrastive), context_mode(args), args.folds)
     print(
         f"gender probe on the document state of {args.model} (step {translator.step}): {report.items} items in "
         f"{report.groups} groups, {args.folds} folds ({report.skipped} without a gendered difference skipped); "

@@ -30,7 +30,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train a model (or resume one)")
     add_train_arguments(p)
-    p.add_argument("--nproc", type=int, default=1, help="processes for distributed data-parallel training (torchrun)")
+    p.add_argument(
+        "--nproc", type=int, default=1, help="processes (on this machine) for distributed data-parallel training"
+    )
+    p.add_argument("--nnodes", type=int, default=1, help="machines in the job; run the same command on each")
+    p.add_argument("--rdzv-endpoint", default="", help="with --nnodes > 1: HOST:PORT of the rendezvous (one node's)")
     p.set_defaults(func=_train)
 
 
@@ -106,11 +110,11 @@ def _with_corpus(cfg: Config) -> Config:
 
 
 def _train(args: argparse.Namespace) -> int:
-    if args.nproc > 1:
+    if args.nproc > 1 or args.nnodes > 1:
         from training.distributed import relaunch_with_torchrun
 
         train_args = args.argv[args.argv.index("train") + 1 :]
-        return relaunch_with_torchrun(args.nproc, _drop_nproc(train_args))
+        return relaunch_with_torchrun(args.nproc, _drop_launch_flags(train_args), args.nnodes, args.rdzv_endpoint)
     from training.trainer import train
 
     cfg, resume = train_config(args)
@@ -119,14 +123,16 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drop_nproc(argv: list[str]) -> list[str]:
+def _drop_launch_flags(argv: list[str]) -> list[str]:
+    """`nmt train`'s arguments without the flags that only torchrun's launch uses."""
+    launch = ("--nproc", "--nnodes", "--rdzv-endpoint")
     out, skip = [], False
     for a in argv:
         if skip:
             skip = False
-        elif a == "--nproc":
+        elif a in launch:
             skip = True
-        elif not a.startswith("--nproc="):
+        elif not a.startswith(tuple(f"{flag}=" for flag in launch)):
             out.append(a)
     return out
 

@@ -77,16 +77,19 @@ def gather_floats(d: Dist, value: float) -> list[float]:
     return [float(t.item()) for t in out]
 
 
-def relaunch_with_torchrun(nproc: int, args: Sequence[str]) -> int:
-    """Run `python -m training ARGS` in `nproc` processes under torchrun; returns its exit code."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "-m",
-        "training",
-        *args,
-    ]
+def relaunch_with_torchrun(nproc: int, args: Sequence[str], nnodes: int = 1, rdzv_endpoint: str = "") -> int:
+    """Run `python -m training ARGS` in `nproc` processes under torchrun; returns its exit code.
+
+    One machine: torchrun's standalone rendezvous. Several (`nnodes` > 1): every machine runs the
+    same command with the same `rdzv_endpoint` (HOST:PORT of one of them, reachable from all); the
+    c10d rendezvous there gives each process its rank, so no machine needs a rank of its own.
+    """
+    if nnodes > 1 and not rdzv_endpoint:
+        raise ValueError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (one machine's address, the same on every node)")
+    where = (
+        [f"--nnodes={nnodes}", "--rdzv-backend=c10d", f"--rdzv-endpoint={rdzv_endpoint}", "--rdzv-id=nmt-train"]
+        if nnodes > 1
+        else ["--standalone"]
+    )
+    cmd = [sys.executable, "-m", "torch.distributed.run", *where, f"--nproc-per-node={nproc}", "-m", "training", *args]
     return subprocess.call(cmd)

@@ -128,7 +128,8 @@ class Decoding:
     @staticmethod
     def length_limits(lengths: Tensor, decode: DecodeConfig) -> Tensor:
         """Output pieces allowed (EOS included) for sources of `lengths` pieces (EOS included)."""
-        return (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
+        limits = (lengths.float() * decode.max_len_ratio).long() + decode.max_len_offset
+        return limits.clamp(max=decode.max_length + 1) if decode.max_length > 0 else limits  # + 1: EOS
 
     @torch.inference_mode()
     def translate(

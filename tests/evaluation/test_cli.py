@@ -64,5 +64,5 @@ def test_malformed_contrastive_line_is_named(
 ) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"src": "a", "ref": "b", "contrastive": ["c"]}\n{"src": "a"\n')
-    assert main(["score", "--model", str(trained_run), "--contrastive", str(path)]) == 2
+    assert main(["score", "--model", str(trained_run), "--contrastive", str(path)]) == 1  # a malformed file: failure
     assert f"{path}:2: invalid JSON" in capsys.readouterr().err

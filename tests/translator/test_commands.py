@@ -16,7 +16,7 @@ import pytest
 
 from nmt.cli import main
 from tests.synthetic import make_documents
-from translator.corpus import format_documents_text, read_documents_text
+from translator.corpus import read_documents_text
 from translator.inference import Translator
 
 
@@ -28,25 +28,34 @@ def test_translate_keeps_the_document_shape(
         "look at that cow .\nit is very cute .\n\n\nlook at that dog .\nit is very old .\nlook at that star .\n"
     )
     assert main(["translate", "--model", str(trained_run), "--input", str(source), "--beam", "2"]) == 0
-    docs = capsys.readouterr().out.rstrip("\n").split("\n\n")
-    assert [len(d.split("\n")) for d in docs] == [2, 3]
-    assert docs[0].split("\n")[0].startswith("mira esa")
+    out = capsys.readouterr().out.split("\n")[:-1]
+    assert [bool(line) for line in out] == [True, True, False, False, True, True, True]  # both blank lines kept
+    assert out[0].startswith("mira esa")
 
 
-def test_translate_prints_what_translate_documents_gives(
+def _aligned(text: str, translations: list[str]) -> str:
+    """`text` with each non-blank line replaced by the next translation: what a line-aligned output must be."""
+    it = iter(translations)
+    return "".join((next(it) if line.strip() else "") + "\n" for line in text.splitlines())
+
+
+def test_translate_prints_what_translate_documents_gives_line_for_line(
     trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Streaming changes when lines are written, not what: the output is the whole-job translation's, formatted."""
+    """Streaming changes when lines are written, not what: the whole-job translation's, each on its input line
+    (leading, repeated and trailing blank lines kept, so line-aligned tools pair input and output)."""
     docs = [d.sources[: 1 + i % 2] + d.sources for i, d in enumerate(make_documents(25, seed=5))]
-    text = "\n\n".join("\n".join(doc) for doc in docs) + "\n"
+    text = "\n\n  \n" + ("\n\n".join("\n".join(doc) for doc in docs) + "\n").replace("\n\n", "\n\n\n", 3) + "\n\n"
     source = tmp_path / "in.txt"
-    source.write_text("\n\n  \n" + text.replace("\n\n", "\n\n\n", 3))  # leading and repeated blank lines
+    source.write_text(text)
     args = ["translate", "--model", str(trained_run), "-i", str(source), "--beam", "2", "--batch-size", "3"]
     assert main([*args, "--window", "5"]) == 0
     t = Translator.load(trained_run)
     decode = dataclasses.replace(t.config.decode, beam_size=2, batch_size=3)
     expected = t.translate_documents(read_documents_text(text.splitlines()), decode=decode)
-    assert capsys.readouterr().out == format_documents_text([[x.text or " " for x in doc] for doc in expected])
+    out = capsys.readouterr().out
+    assert out == _aligned(text, [x.text or " " for doc in expected for x in doc])
+    assert out.count("\n") == text.count("\n")
 
 
 class _Input(io.StringIO):
@@ -90,7 +99,7 @@ def _translation_peak(run: Path, docs: int, monkeypatch: pytest.MonkeyPatch) -> 
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert out.lines == 3 * docs - 1  # two sentences a document, a blank line between documents
+    assert out.lines == 3 * docs  # two sentences a document and its blank line, line for line
     return peak
 
 
@@ -156,3 +165,112 @@ def test_translate_n_best_prints_scores(trained_run: Path, tmp_path: Path, capsy
     )
     line = capsys.readouterr().out.strip()
     assert line.count(" ||| ") == 2 and len(line.split("\t")) == 2
+
+
+def test_translate_reads_document_ids_beside_the_input(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--docs FILE (as training reads PREFIX.doc): one id per line, no blank lines needed; line for line out."""
+    lines = ["look at that cow .", "it is very cute .", "look at that dog .", "it is very cute ."]
+    source, ids = tmp_path / "in.txt", tmp_path / "in.doc"
+    source.write_text("\n".join(lines) + "\n")
+    ids.write_text("a\na\nb\nb\n")
+    assert main(["translate", "--model", str(trained_run), "-i", str(source), "--docs", str(ids), "--beam", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    t = Translator.load(trained_run)
+    decode = dataclasses.replace(t.config.decode, beam_size=1)
+    expected = t.translate_documents([lines[:2], lines[2:]], decode=decode)
+    assert out == [x.text for doc in expected for x in doc]
+    assert out[1] != out[3]  # "it is very cute ." after the cow, then after the dog: two documents, two contexts
+
+
+def test_translate_reads_tsv_with_document_ids(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.tsv"
+    source.write_text("d1\tlook at that cow .\nd1\tit is very cute .\nd2\tlook at that dog .\nd2\tit is very cute .\n")
+    args = ["translate", "--model", str(trained_run), "-i", str(source), "--input-format", "tsv", "--beam", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4 and out[0].startswith("mira esa") and out[2].startswith("mira ese")
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [("a\nb\na\n", "in.doc:3: document id 'a' reappears"), ("a\nb\n", "in.doc:3: ends before")],
+)
+def test_translate_document_id_errors_name_file_and_line(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], ids: str, message: str
+) -> None:
+    source, id_file = tmp_path / "in.txt", tmp_path / "in.doc"
+    source.write_text("a .\nb .\nc .\n")
+    id_file.write_text(ids)
+    assert main(["translate", "--model", str(trained_run), "-i", str(source), "--docs", str(id_file)]) != 0
+    assert message in capsys.readouterr().err
+
+
+def test_translate_says_when_a_file_is_one_document(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No blank line in many lines: one document, said on stderr; --sentence-level translates each line alone."""
+    source = tmp_path / "in.txt"
+    source.write_text("look at that cow .\nit is very cute .\nlook at that dog .\nit is very cute .\n")
+    assert main(["translate", "--model", str(trained_run), "-i", str(source), "--beam", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "one document" in captured.err and "--sentence-level" in captured.err
+    assert len(captured.out.splitlines()) == 4
+    assert main(["translate", "--model", str(trained_run), "-i", str(source), "--beam", "1", "--sentence-level"]) == 0
+    captured = capsys.readouterr()
+    assert "one document" not in captured.err
+    out = captured.out.splitlines()
+    assert len(out) == 4 and out[1] == out[3]  # no context: the same sentence, the same translation
+
+
+def test_the_old_context_switch_still_works_and_says_it_is_deprecated(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("look at that cow .\nit is very cute .\n")
+    base = ["translate", "--model", str(trained_run), "-i", str(source), "--beam", "1"]
+    assert main([*base, "--sentence-level"]) == 0
+    new = capsys.readouterr().out
+    assert main([*base, "--context", "none"]) == 0
+    old = capsys.readouterr()
+    assert old.out == new and "deprecated" in old.err and "--sentence-level" in old.err
+
+
+def test_translate_max_length_and_device_flags(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("look at that cow .\nit is very cute .\n")
+    base = ["translate", "--model", str(trained_run), "-i", str(source), "--beam", "1", "--device", "cpu"]
+    assert main(base) == 0
+    full = capsys.readouterr().out.splitlines()
+    assert main([*base, "--max-length", "2"]) == 0
+    short = capsys.readouterr().out.splitlines()
+    t = Translator.load(trained_run)
+    assert all(len(t.tokenizer.encode(line.strip())) <= 2 for line in short)
+    assert any(len(t.tokenizer.encode(line)) > 2 for line in full)
+    assert main([*base, "--length-penalty", "0.5"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_average_of_two_checkpoints_is_their_mean_and_loads(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    from translator import checkpoint
+
+    best = checkpoint.load(trained_run)
+    shifted = dataclasses.replace(best, model={k: v + 1 if v.is_floating_point() else v for k, v in best.model.items()})
+    other = tmp_path / "shifted.pt"
+    checkpoint.save(shifted, other)
+    out = tmp_path / "avg.pt"
+    assert main(["average", str(trained_run / "best.pt"), str(other), "--output", str(out)]) == 0
+    averaged = checkpoint.load(out)
+    name = next(k for k, v in best.model.items() if v.is_floating_point())
+    assert torch.allclose(averaged.model[name], best.model[name] + 0.5)
+    assert Translator.load(out).translate_sentences(["look at that cow ."], None)[0][0].text
+    assert main(["average", str(other), "--output", str(tmp_path / "one.pt")]) != 0  # one is not an average
