@@ -76,7 +76,7 @@ for c in $CORPORA; do
         [ "$v" = none ] && continue
         for set in "$OUT"/contrastive/*.contrastive.jsonl "$OUT"/synthetic/test.contrastive.jsonl; do
             case "$c:$set" in bible:*synthetic* | synthetic:*/contrastive/*) continue ;; esac
-            nmt score --model "$OUT/$c-$v" --contrastive "$set" --context none --threads "${THREADS:-0}" |
+            nmt score --model "$OUT/$c-$v" --contrastive "$set" --sentence-level --threads "${THREADS:-0}" |
                 tail -1 >"$OUT/$c-$v.reset.$(basename "$set" .jsonl).json"
         done
     done
