@@ -7,6 +7,7 @@ the training, evaluation and server packages' commands.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -126,6 +127,13 @@ def _add_translate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--docs", type=Path, help="document ids, one per input line (text input): same id = same document")
     p.add_argument("--n-best", type=int, help="print the n best, tab-separated with scores")
     p.add_argument(
+        "--alignments",
+        type=Path,
+        metavar="FILE",
+        help="also write word alignments from attention to FILE, line for line with the output: "
+        "source-target word index pairs (Pharaoh i-j, 0-based), as fast_align and sacrebleu's tools read them",
+    )
+    p.add_argument(
         "--window",
         type=int,
         help="sentences read ahead of the output (default 10000): bounds memory, whatever the input's length",
@@ -143,25 +151,41 @@ def _translate(args: argparse.Namespace) -> int:
         raise UsageError("--docs gives document ids for text input; a tsv input has them in its first column")
     translator = load_translator(args, args.model)
     decode = decode_config(args, translator.config.decode)
+    if args.alignments:
+        decode = dataclasses.replace(decode, alignment=True)
     window = WINDOW if args.window is None else args.window
     mode = context_mode(args)
     warn = None if mode == "none" else _warn
     blocks = read_blocks(args.input, args.input_format, args.docs, warn)
     progress = Progress("translated", "sentences", enabled=not args.quiet)
 
-    def translate(docs: Iterator[list[str]]) -> Iterator[list[str]]:
+    def translate(docs: Iterator[list[str]]) -> Iterator[list[Translation | None]]:
         for doc in translator.translate_stream(docs, mode, decode, window):
             progress.add(len(doc))
-            yield [_format(x, decode.n_best) for x in doc]
+            yield [*doc]
 
-    try:
-        write_blocks(translate_blocks(blocks, translate), args.output)
-    except BrokenPipeError:  # the reader has gone (`| head`): stop translating, without a traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail too
-        return 1
-    finally:
-        progress.close()
+    aligned: Iterator[list[Translation | None]] = translate_blocks(blocks, translate, None)
+    with args.alignments.open("w", encoding="utf-8") if args.alignments else contextlib.nullcontext() as links:
+
+        def lines() -> Iterator[list[str]]:
+            for block in aligned:
+                if links is not None:  # alignments first: a reader of both never waits on this file
+                    links.write("".join(_links(x) + "\n" for x in block))
+                    links.flush()
+                yield [_format(x, decode.n_best) if x is not None else "" for x in block]
+
+        try:
+            write_blocks(lines(), args.output)
+        except BrokenPipeError:  # the reader has gone (`| head`): stop translating, without a traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail too
+            return 1
+        finally:
+            progress.close()
     return 0
+
+
+def _links(x: Translation | None) -> str:
+    return " ".join(f"{i}-{j}" for i, j in x.alignment) if x is not None else ""
 
 
 def _format(x: Translation, n_best: int) -> str:

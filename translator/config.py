@@ -151,6 +151,7 @@ class DecodeConfig:
     max_length: int = 0  # ... and at most this many (0: no cap beyond that rule)
     batch_size: int = 64  # documents (lanes) decoded in parallel
     shortlist: bool = False  # score only the batch's shortlist of target pieces (faster; see translator/shortlist.py)
+    alignment: bool = False  # also give word alignments from attention (Translation.alignment; `--alignments FILE`)
 
     def __post_init__(self) -> None:
         for name in ("beam_size", "n_best", "batch_size"):

@@ -33,6 +33,9 @@ class Translation:
     text: str
     score: float
     alternatives: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    # With decode.alignment: (source word, target word) pairs, 0-based (Pharaoh's i-j), each target word
+    # with the source word its pieces attended to most (the source's EOS and earlier sentences: no pair).
+    alignment: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -149,11 +152,12 @@ class Decoding:
             decode.beam_size,
             decode.n_best,
             decode.length_penalty,
+            decode.alignment,
         )
-        return self.finish(nbest, start.encoder_final)
+        return self.finish(nbest, start.encoder_final, pieces)
 
     def finish(
-        self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry
+        self, nbest: Sequence[list[Hypothesis]], encoder_final: EncoderCarry, sources: Sequence[list[int]] = ()
     ) -> tuple[list[Translation], DocState | None]:
         """Translations of finished searches, and the document state each best hypothesis leaves.
 
@@ -166,8 +170,28 @@ class Decoding:
         best_states = LSTMState.cat([hyps[0].state for hyps in nbest])
         outputs = pad_batch([h[0].tokens for h in nbest], self.device)[0] if self.model.remembers_outputs else None
         following = self.model.next_doc_state(encoder_final, best_states, outputs)
-        return [self._to_translation(h) for h in nbest], following
+        translations = [self._to_translation(h) for h in nbest]
+        for translation, hyps, source in zip(translations, nbest, sources, strict=False):
+            if hyps[0].attended:
+                translation.alignment = self.word_alignment(source, hyps[0].tokens, hyps[0].attended)
+        return translations, following
 
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:
         texts = [(self.tokenizer.decode(h.tokens), h.score) for h in hyps]
         return Translation(texts[0][0], texts[0][1], texts[1:])
+
+    def word_alignment(self, source: list[int], target: list[int], attended: list[int]) -> list[tuple[int, int]]:
+        """Hard word alignments from piece-level attention: each target word is aligned with the source
+        words its pieces attended to most (`attended[i]`: an encoder position of target piece i).
+
+        Words are SentencePiece's: a piece that starts with "▁" starts a word. Positions before the
+        sentence (a memory of earlier sentences, `attend`/`target` modes) or at its EOS align nothing.
+        """
+        offset = self.model.cfg.memory_tokens if self.model.cfg.context in ("attend", "target") else 0
+        src_words, tgt_words = self.tokenizer.word_index(source), self.tokenizer.word_index(target)
+        pairs = set()
+        for tgt_piece, position in enumerate(attended):
+            src_piece = position - offset
+            if 0 <= src_piece < len(src_words) and tgt_piece < len(tgt_words):
+                pairs.add((src_words[src_piece], tgt_words[tgt_piece]))
+        return sorted(pairs, key=lambda p: (p[1], p[0]))

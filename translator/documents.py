@@ -89,7 +89,9 @@ class DocumentSearch(Generic[D]):
         self.decoding, self.decode = decoding, decode
         stepper = decoding.stepper(decode)
         self.shortlist = stepper if isinstance(stepper, ShortlistStepper) else None
-        self.search: BeamSearch[Live[D]] = BeamSearch(stepper, decode.beam_size, decode.n_best, decode.length_penalty)
+        self.search: BeamSearch[Live[D]] = BeamSearch(
+            stepper, decode.beam_size, decode.n_best, decode.length_penalty, decode.alignment
+        )
 
     def __len__(self) -> int:
         return len(self.search)
@@ -139,7 +141,7 @@ class DocumentSearch(Generic[D]):
         Raises `NoHypothesisError` if its search found nothing (NaN scores).
         """
         doc = live.doc
-        [translation], doc.context = self.decoding.finish([hyps], live.carry)
+        [translation], doc.context = self.decoding.finish([hyps], live.carry, [next_sentence(doc)])
         doc.results.append(translation)
         return len(doc.results) < len(doc.pieces)
 

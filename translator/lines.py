@@ -30,11 +30,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("text", "tsv")
+T = TypeVar("T")
 
 
 class InputError(ValueError):
@@ -53,10 +54,10 @@ class Block:
         """The lines to translate: the non-blank ones, stripped, in order."""
         return [line.strip() for line in self.lines if line.strip()]
 
-    def fill(self, translations: list[str]) -> list[str]:
-        """Output lines: each non-blank input line's translation in its place, blank lines kept."""
+    def fill(self, translations: list[T], blank: T) -> list[T]:
+        """Output lines: each non-blank input line's translation in its place, `blank` for blank lines."""
         it = iter(translations)
-        return [next(it) if line.strip() else "" for line in self.lines]
+        return [next(it) if line.strip() else blank for line in self.lines]
 
 
 def read_blocks(
@@ -91,10 +92,10 @@ def write_blocks(blocks: Iterable[list[str]], path: Path | None) -> None:
 
 
 def translate_blocks(
-    blocks: Iterable[Block], translate: Callable[[Iterator[list[str]]], Iterator[list[str]]]
-) -> Iterator[list[str]]:
-    """Output lines per block: `translate` (documents in, one list of output strings per document out, in
-    order, lazily) sees only the blocks with sentences; blank-only blocks pass straight through.
+    blocks: Iterable[Block], translate: Callable[[Iterator[list[str]]], Iterator[list[T]]], blank: T
+) -> Iterator[list[T]]:
+    """Outputs per block: `translate` (documents in, one list of outputs per document out, in order,
+    lazily) sees only the blocks with sentences; a blank line's output is `blank`.
 
     The blocks are read as `translate` asks for documents, so a streaming translator keeps its
     bounded read-ahead.
@@ -109,10 +110,10 @@ def translate_blocks(
 
     for translated in translate(documents()):
         while not pending[0].sentences:  # blank lines read before this document
-            yield pending.popleft().fill([])
-        yield pending.popleft().fill(translated)
+            yield pending.popleft().fill([], blank)
+        yield pending.popleft().fill(translated, blank)
     while pending:  # blank lines at the end of the input
-        yield pending.popleft().fill([])
+        yield pending.popleft().fill([], blank)
 
 
 def _open(path: Path | None) -> contextlib.AbstractContextManager[TextIO]:

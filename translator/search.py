@@ -19,7 +19,7 @@ with nothing, and it must never disturb the other sentences of the batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 import torch
@@ -48,6 +48,8 @@ class Hypothesis:
     score: float  # length-normalised log-probability (what beam search ranks by)
     log_prob: float  # raw sum of log-probabilities, EOS included
     state: LSTMState
+    # With alignments asked for: per piece of `tokens`, the encoder position its step attended to most.
+    attended: list[int] = field(default_factory=list)
 
 
 def normalise(log_prob: Tensor | float, length: int, alpha: float) -> Tensor | float:
@@ -63,9 +65,10 @@ def beam_search(
     beam_size: int,
     n_best: int = 1,
     alpha: float = 1.0,
+    attended: bool = False,
 ) -> list[list[Hypothesis]]:
     """Beam search for a batch of B sentences; per sentence, its `n_best` hypotheses, best first."""
-    search: BeamSearch[int] = BeamSearch(model, beam_size, n_best, alpha)
+    search: BeamSearch[int] = BeamSearch(model, beam_size, n_best, alpha, attended)
     search.add(enc, state, max_len, list(range(max_len.shape[0])))
     results: dict[int, list[Hypothesis]] = {}
     while len(search):
@@ -88,10 +91,14 @@ class BeamSearch(Generic[Key]):
     encoder outputs are right-padded to the longest source (masked).
     """
 
-    def __init__(self, model: Stepper, beam_size: int, n_best: int = 1, alpha: float = 1.0) -> None:
+    def __init__(
+        self, model: Stepper, beam_size: int, n_best: int = 1, alpha: float = 1.0, attended: bool = False
+    ) -> None:
+        """`attended`: also keep, per piece of each hypothesis, the encoder position attended to most
+        (`Hypothesis.attended`: what alignments are made of); off, a step does no work for it."""
         if not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be in 1..beam_size, got {n_best} with beam {beam_size}")
-        self.model, self.k, self.n_best, self.alpha = model, beam_size, n_best, alpha
+        self.model, self.k, self.n_best, self.alpha, self.attended = model, beam_size, n_best, alpha, attended
         self.keys: list[Key] = []  # (n,) the caller's name for each live sentence
         self.finished: list[list[Hypothesis]] = []  # (n,) finished hypotheses so far
         self.enc: EncoderOutput | None = None  # (n, ...): one per sentence, its K beams share it
@@ -106,7 +113,7 @@ class BeamSearch(Generic[Key]):
         """Sentences join: encoder outputs (B, ...), initial states (L, B, H), limits (B,), keys."""
         batch, device = len(keys), enc.states.device
         state = state.index_select(torch.arange(batch, device=device).repeat_interleave(self.k))
-        beams = _Beams.start(batch, self.k, device, self.beams.history.shape[1] if self.beams else 0)
+        beams = _Beams.start(batch, self.k, device, self.beams.history.shape[1] if self.beams else 0, self.attended)
         if self.beams is not None and self.enc is not None and self.state is not None:
             enc, state = EncoderOutput.cat([self.enc, enc]), LSTMState.cat([self.state, state])
             beams, max_len = _Beams.cat(self.beams, beams), torch.cat([self.max_len, max_len.to(device)])
@@ -126,7 +133,8 @@ class BeamSearch(Generic[Key]):
         top_scores, top_index = (beams.scores.unsqueeze(-1) + lp).view(-1, k * width).topk(2 * k, dim=1)
         origin, token = top_index // width, _pieces(top_index % width, out.ids)  # (n, 2K)
         _finalize(self.finished, beams, out.state, top_scores, origin, token, self.alpha)
-        self.beams, rows = beams.advance(top_scores, origin, token)
+        attended = out.attention.argmax(-1) if self.attended else None  # (n*K,) this step's strongest position
+        self.beams, rows = beams.advance(top_scores, origin, token, attended)
         self.state = out.state.index_select(rows)
         done = torch.tensor([len(f) >= k for f in self.finished], device=at_limit.device) | at_limit | broken
         for i in broken.nonzero().squeeze(1).tolist():
@@ -172,17 +180,21 @@ class _Beams:
     scores: Tensor  # (n, K) raw log-probabilities
     history: Tensor  # (n*K, T)
     steps: Tensor  # (n,)
+    attended: Tensor | None = None  # (n*K, T): per history piece, the encoder position attended to most
 
     @staticmethod
-    def start(batch: int, k: int, device: torch.device, width: int = 0) -> _Beams:
+    def start(batch: int, k: int, device: torch.device, width: int = 0, attended: bool = False) -> _Beams:
         scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # all K beams start identical: keep one alive
         history = torch.full((batch * k, width), BOS_ID, dtype=torch.long, device=device)
-        return _Beams(scores, history, torch.zeros(batch, dtype=torch.long, device=device))
+        positions = torch.full((batch * k, width), -1, dtype=torch.long, device=device) if attended else None
+        return _Beams(scores, history, torch.zeros(batch, dtype=torch.long, device=device), positions)
 
     @staticmethod
     def cat(a: _Beams, b: _Beams) -> _Beams:
-        return _Beams(torch.cat([a.scores, b.scores]), torch.cat([a.history, b.history]), torch.cat([a.steps, b.steps]))
+        attended = torch.cat([a.attended, b.attended]) if a.attended is not None and b.attended is not None else None
+        history = torch.cat([a.history, b.history])
+        return _Beams(torch.cat([a.scores, b.scores]), history, torch.cat([a.steps, b.steps]), attended)
 
     def prev_tokens(self) -> Tensor:
         if self.history.shape[1] == 0:
@@ -194,8 +206,17 @@ class _Beams:
         n = int(self.steps[group])
         return self.history[row, self.history.shape[1] - n :].tolist() if n else []
 
-    def advance(self, top_scores: Tensor, origin: Tensor, token: Tensor) -> tuple[_Beams, Tensor]:
-        """Keep the best K non-EOS candidates of the 2K; returns new beams and source rows."""
+    def positions(self, row: int, group: int) -> list[int]:
+        """Per piece of `tokens(row, group)`, the encoder position attended to most (empty if not kept)."""
+        n = int(self.steps[group])
+        return self.attended[row, self.attended.shape[1] - n :].tolist() if n and self.attended is not None else []
+
+    def advance(
+        self, top_scores: Tensor, origin: Tensor, token: Tensor, attended: Tensor | None = None
+    ) -> tuple[_Beams, Tensor]:
+        """Keep the best K non-EOS candidates of the 2K; returns new beams and source rows.
+
+        `attended` (n*K,): the position each row's step attended to most, which the piece it chose inherits."""
         k = self.scores.shape[1]
         order = torch.sort(token.eq(EOS_ID).to(torch.int8), dim=1, stable=True).indices[:, :k]
         scores = top_scores.gather(1, order).masked_fill(token.gather(1, order).eq(EOS_ID), float("-inf"))
@@ -203,7 +224,10 @@ class _Beams:
             torch.arange(scores.shape[0], device=scores.device).unsqueeze(1) * k + origin.gather(1, order)
         ).flatten()
         history = torch.cat([self.history.index_select(0, rows), token.gather(1, order).reshape(-1, 1)], dim=1)
-        return _Beams(scores, history, self.steps + 1), rows
+        positions = None
+        if self.attended is not None and attended is not None:
+            positions = torch.cat([self.attended.index_select(0, rows), attended.index_select(0, rows).unsqueeze(1)], 1)
+        return _Beams(scores, history, self.steps + 1, positions), rows
 
     def select(self, keep: Tensor) -> tuple[_Beams, Tensor]:
         """Only the sentences `keep`; also returns their rows in the (n*K) layout."""
@@ -212,7 +236,11 @@ class _Beams:
         steps = self.steps[keep]
         width = int(steps.max()) if len(steps) else 0  # columns older than every live sentence go
         history = self.history[rows][:, self.history.shape[1] - width :] if width else self.history[rows][:, :0]
-        return _Beams(self.scores[keep], history, steps), rows
+        positions = None
+        if self.attended is not None:
+            kept = self.attended[rows]
+            positions = kept[:, kept.shape[1] - width :] if width else kept[:, :0]
+        return _Beams(self.scores[keep], history, steps, positions), rows
 
 
 def _finalize(
@@ -240,6 +268,7 @@ def _finalize(
                 float(normalise(raw, int(beams.steps[i]) + 1, alpha)),
                 raw,
                 step_state.index_select(torch.tensor([row], device=top_scores.device)),
+                beams.positions(row, i),
             )
         )
 

@@ -53,5 +53,14 @@ class Tokenizer:
         text = self._sp.decode([i for i in ids if i > EOS_ID])
         return list(self._sp.encode(text, out_type=int, enable_sampling=True, alpha=alpha, nbest_size=nbest))
 
+    def word_index(self, ids: Sequence[int]) -> list[int]:
+        """Per piece, the index of the word it belongs to: a piece starting with "▁" starts a new word."""
+        index, words = [], -1
+        for i in ids:
+            if words < 0 or self._sp.id_to_piece(int(i)).startswith("\u2581"):
+                words += 1
+            index.append(words)
+        return index
+
     def pieces(self, text: str) -> list[str]:
         return list(self._sp.encode(text, out_type=str))

@@ -274,3 +274,30 @@ def test_average_of_two_checkpoints_is_their_mean_and_loads(
     assert torch.allclose(averaged.model[name], best.model[name] + 0.5)
     assert Translator.load(out).translate_sentences(["look at that cow ."], None)[0][0].text
     assert main(["average", str(other), "--output", str(tmp_path / "one.pt")]) != 0  # one is not an average
+
+
+def test_translate_writes_word_alignments_line_for_line(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--alignments FILE: Pharaoh i-j pairs per output line (blank for blank lines), every index a real word."""
+    text = "look at that cow .\nit is very cute .\n\nlook at that dog .\n"
+    source, links = tmp_path / "in.txt", tmp_path / "links.txt"
+    source.write_text(text)
+    args = ["translate", "--model", str(trained_run), "-i", str(source), "--beam", "2", "--alignments", str(links)]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    pairs = links.read_text().splitlines()
+    assert len(pairs) == len(out) == 4 and pairs[2] == ""
+    for src, hyp, line in zip(text.splitlines(), out, pairs, strict=True):
+        if not src:
+            continue
+        links_here = [tuple(map(int, p.split("-"))) for p in line.split()]
+        assert links_here and all(i < len(src.split()) and j < len(hyp.split()) for i, j in links_here)
+        assert links_here == sorted(links_here, key=lambda p: (p[1], p[0]))  # by target word, as Pharaoh files are
+    t = Translator.load(trained_run)
+    decode = dataclasses.replace(t.config.decode, beam_size=2, alignment=True, batch_size=1)
+    one = t.translate_documents([text.splitlines()[:2], text.splitlines()[3:]], decode=decode)
+    three = t.translate_documents(
+        [text.splitlines()[:2], text.splitlines()[3:]], decode=dataclasses.replace(decode, batch_size=3)
+    )
+    assert [[x.alignment for x in d] for d in one] == [[x.alignment for x in d] for d in three]

@@ -20,7 +20,7 @@ def upper(docs: Iterator[list[str]]) -> Iterator[list[str]]:
 def run(tmp_path: Path, text: str, **kwargs: object) -> str:
     source, out = tmp_path / "in.txt", tmp_path / "out.txt"
     source.write_text(text, encoding="utf-8")
-    write_blocks(translate_blocks(read_blocks(source, **kwargs), upper), out)  # type: ignore[arg-type]
+    write_blocks(translate_blocks(read_blocks(source, **kwargs), upper, ""), out)  # type: ignore[arg-type]
     return out.read_text(encoding="utf-8")
 
 
@@ -72,7 +72,7 @@ def test_tsv_input(tmp_path: Path) -> None:
 
 
 def test_fill_puts_translations_back_in_place() -> None:
-    assert Block(["a", " ", "b"]).fill(["A", "B"]) == ["A", "", "B"]
+    assert Block(["a", " ", "b"]).fill(["A", "B"], "") == ["A", "", "B"]
 
 
 def test_stdin_is_read_when_no_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -217,3 +217,31 @@ def test_a_sentence_whose_scores_go_nan_leaves_at_once_with_no_hypothesis(beam: 
     clean = beam_search(ScriptedStepper(), enc, state, torch.tensor([30, 30, 30]), beam, 1, 0.0)
     for sentence in (0, 2):  # its neighbours in the batch are untouched
         assert results[sentence][0].tokens == clean[sentence][0].tokens
+
+
+class AttendingStepper(ScriptedStepper):
+    """The same chain; its attention peaks at position (previous token + steps taken) % 5 of five."""
+
+    def step(self, prev_tokens: Tensor, state: LSTMState, enc: EncoderOutput) -> StepOutput:
+        out = super().step(prev_tokens, state, enc)
+        peak = (prev_tokens + state.h[0, :, 0].long()) % 5
+        return out._replace(attention=torch.nn.functional.one_hot(peak, 5).float() * 0.6 + 0.08)
+
+
+def test_attended_positions_follow_each_hypothesis_through_the_beam() -> None:
+    """With `attended`, each piece of a hypothesis keeps the position its own step attended to most, however
+    the beams were reordered, joined or dropped; without it, nothing is kept."""
+    enc, state = start(3)
+    max_len = torch.tensor([4, 3, 4])
+    search: BeamSearch[int] = BeamSearch(AttendingStepper(), 3, n_best=3, attended=True)
+    search.add(enc.index_select(torch.tensor([0, 1])), state.index_select(torch.tensor([0, 1])), max_len[:2], [0, 1])
+    results = dict(search.step())
+    search.add(enc.index_select(torch.tensor([2])), state.index_select(torch.tensor([2])), max_len[2:], [2])
+    while len(search):
+        results.update(search.step())
+    for hyps in results.values():
+        for h in hyps:
+            previous = [BOS_ID, *h.tokens][: len(h.tokens)]  # what each piece's step was fed
+            assert h.attended == [(p + i) % 5 for i, p in enumerate(previous)]
+    plain = beam_search(AttendingStepper(), enc, state, max_len, beam_size=3)
+    assert all(h.attended == [] for hyps in plain for h in hyps)
