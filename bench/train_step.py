@@ -110,11 +110,11 @@ class Stepper:
         self.cfg = cfg.override([f"train.precision={'bf16' if bf16 else 'fp32'}"])
         self.graph = ChunkLoss(model, cfg.train.label_smoothing)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
-        self.context: DocState | None = model.empty_doc_state(cfg.train.lanes, device)
+        self.doc_state: DocState | None = model.empty_doc_state(cfg.train.lanes, device)
 
     def __call__(self) -> int:
         slots = [self.stream.next_slot().to(self.device) for _ in range(self.cfg.train.bptt_sentences)]
-        *_, self.context = optimisation_step(self.graph, self.optimizer, slots, self.context, self.cfg)
+        *_, self.doc_state = optimisation_step(self.graph, self.optimizer, slots, self.doc_state, self.cfg)
         return sum(s.tokens for s in slots)
 
 

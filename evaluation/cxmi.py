@@ -12,7 +12,7 @@ sentences 0..i-1 of the same document (what `nmt translate` carries, with the
 reference in place of the model's own output). Two controls:
 
 - `reset`: the empty context of a document's first sentence, i.e. what
-  `--context none` does at inference. CXMI against it is all the context does.
+  `--sentence-level` does at inference. CXMI against it is all the context does.
 - `random`: the context of a *different* document after the same number of
   sentences. Each document d is paired once with a partner: drawn with a
   torch generator seeded by `seed` among the other documents at least as long
@@ -41,6 +41,7 @@ import torch
 
 from evaluation.words import CLASSES, GENDERED, OTHER, piece_classes
 from translator.corpus import Document
+from translator.documents import rounds
 from translator.inference import Forced, Translator
 from translator.state import DocState
 
@@ -107,9 +108,9 @@ def force_with_controls(
                 )
             classes = [*piece_classes(pieces[:-1]), OTHER]
             scores[d, pos] = SentenceScores(d, pos, pieces, classes, forced.log_probs[r, :n].tolist())
-            if forced.context is not None:
-                after[d, pos] = forced.context.index_select(torch.tensor([r], device=translator.device))
-        return [None] * len(rows), forced.context
+            if forced.doc_state is not None:
+                after[d, pos] = forced.doc_state.index_select(torch.tensor([r], device=translator.device))
+        return [None] * len(rows), forced.doc_state
 
     exhausted = 0
 
@@ -135,8 +136,8 @@ def force_with_controls(
                 scores[row].controls[name] = forced.log_probs[r, : len(scores[row].true)].tolist()
         return [None] * len(rows), None
 
-    translator.rounds(items, batch, true_pass)
-    translator.rounds(items, batch, control_pass)  # the same batches, in the same order
+    rounds(items, batch, true_pass)
+    rounds(items, batch, control_pass)  # the same batches, in the same order
     ordered = [scores[d, pos] for d, rows in enumerate(items) for _, pos in rows]
     return ordered, {"seed": seed, "exhausted_sentences": exhausted}
 

@@ -116,7 +116,7 @@ def fit_logistic(x: Tensor, y: Tensor, l2: float) -> tuple[Tensor, Tensor]:
 
 
 def probe_gender(
-    translator: Translator, items: Sequence[ContrastiveItem], context: ContextMode | None = None, folds: int = 10
+    translator: Translator, items: Sequence[ContrastiveItem], mode: ContextMode | None = None, folds: int = 10
 ) -> ProbeReport:
     """How well a linear probe reads each item's reference gender from the state its sentence starts from."""
     rows: list[dict[str, Tensor]] = []
@@ -127,7 +127,7 @@ def probe_gender(
         label = reference_gender(item)
         if label is None:
             continue
-        rows.append(state_features(context_state(translator, item, context)))
+        rows.append(state_features(context_state(translator, item, mode)))
         labels.append(1.0 if label == "f" else 0.0)
         groups.append(item.pair if item.pair is not None else f"#{number}")
         distances.append(str(item.distance))

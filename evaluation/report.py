@@ -57,20 +57,20 @@ def evaluate_system(
     model: str,
     splits: dict[str, list[Document]],
     contrastive: dict[str, list[ContrastiveItem]],
-    context: ContextMode | None = None,
+    mode: ContextMode | None = None,
     decode: DecodeConfig | None = None,
 ) -> SystemResult:
     """Translate each split in document mode and score it; score each contrastive set."""
-    result = SystemResult(name, model, context or translator.trained_context)
+    result = SystemResult(name, model, mode or translator.trained_context)
     for split, docs in splits.items():
         start = time.perf_counter()
-        out = translator.translate_documents([d.sources for d in docs], context=context, decode=decode)
+        out = translator.translate_documents([d.sources for d in docs], mode=mode, decode=decode)
         result.seconds[split] = time.perf_counter() - start
         result.hypotheses[split] = [t.text for doc in out for t in doc]
         refs = [s for d in docs for s in d.targets]
         result.scores[split] = corpus_scores(result.hypotheses[split], refs, ter=True)
     for set_name, items in contrastive.items():
-        result.contrastive[set_name] = score_contrastive(translator, items, context).to_dict()
+        result.contrastive[set_name] = score_contrastive(translator, items, mode).to_dict()
     return result
 
 

@@ -178,30 +178,30 @@ def _parse_item(line: str, where: str) -> ContrastiveItem:
     )
 
 
-def context_state(translator: Translator, item: ContrastiveItem, context: ContextMode | None = None) -> DocState | None:
+def context_state(translator: Translator, item: ContrastiveItem, mode: ContextMode | None = None) -> DocState | None:
     """The document state `item`'s sentence starts from: its context forced through, in order.
 
-    The reset state with `context="none"` (None for a sentence-level model).
+    The reset state with `mode="none"` (None for a sentence-level model).
     """
     state = translator.empty_doc_state(1)
-    if translator.model.uses_context and context != "none":
+    if translator.model.uses_context and mode != "none":
         for src, tgt in zip(item.context_src, item.context_tgt, strict=True):
-            state = translator.force([src], [tgt], state)[2]
+            state = translator.force_sentences([src], [tgt], state)[2]
     return state
 
 
 def score_contrastive(
-    translator: Translator, items: Sequence[ContrastiveItem], context: ContextMode | None = None
+    translator: Translator, items: Sequence[ContrastiveItem], mode: ContextMode | None = None
 ) -> ContrastiveReport:
     """Accuracy of preferring each item's reference over its variants."""
     report = ContrastiveReport()
     for item in items:
-        state = context_state(translator, item, context)
+        state = context_state(translator, item, mode)
         candidates = [item.ref, *item.contrastive]
         if state is not None:
             same_row = torch.zeros(len(candidates), dtype=torch.long, device=translator.device)
             state = state.index_select(same_row)  # every candidate continues the same context
-        scores = translator.force([item.src] * len(candidates), candidates, state)[0]
+        scores = translator.force_sentences([item.src] * len(candidates), candidates, state)[0]
         margin = float(scores[0] - scores[1:].max())
         report.add(item, margin > 0, margin)
     return report

@@ -122,13 +122,13 @@ class Contrast:
         hit = torch.isin(slot.tgt_out, self.ids.to(slot.tgt_out.device))
         return hit & ~slot.start.unsqueeze(1)
 
-    def loss(self, model: Seq2Seq, slot: Slot, context: DocState, features: Tensor) -> Tensor:
-        """Summed hinge over the slot's contrast words; `features` (B, T, F) came from the true context."""
+    def loss(self, model: Seq2Seq, slot: Slot, doc_state: DocState, features: Tensor) -> Tensor:
+        """Summed hinge over the slot's contrast words; `features` (B, T, F) came from the true document state."""
         hit = self.positions(slot)
         rows = hit.any(1).nonzero().squeeze(1)
         if rows.numel() == 0:
             return features.new_zeros(())
-        wrong = context.index_select((rows + 1) % context.batch_size)  # each row's neighbouring lane
+        wrong = doc_state.index_select((rows + 1) % doc_state.batch_size)  # each row's neighbouring lane
         on_cpu = rows.cpu()  # lengths stay on the CPU, as in the main pass
         out, _ = model.force(slot.src[rows], slot.src_len[on_cpu], slot.tgt_in[rows], slot.tgt_len[on_cpu], wrong)
         gold = slot.tgt_out[hit]

@@ -55,45 +55,45 @@ class ChunkLoss(nn.Module):
         super().__init__()
         self.model, self.label_smoothing, self.contrast = model, label_smoothing, contrast
 
-    def forward(self, slots: list[Slot], context: DocState | None) -> tuple[Tensor, Tensor, Tensor, DocState | None]:
+    def forward(self, slots: list[Slot], doc_state: DocState | None) -> tuple[Tensor, Tensor, Tensor, DocState | None]:
         """(cross-entropy sum, target tokens, contrastive margin sum, the context the last slot leaves)."""
         device = slots[0].src.device
         loss, tokens = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
         margin = torch.zeros((), device=device)
         for slot in slots:
-            if context is not None:
-                context = context.reset(slot.start)
-            out, enc_final = self.model.force(slot.src, slot.src_len, slot.tgt_in, slot.tgt_len, context)
+            if doc_state is not None:
+                doc_state = doc_state.reset(slot.start)
+            out, enc_final = self.model.force(slot.src, slot.src_len, slot.tgt_in, slot.tgt_len, doc_state)
             real = slot.tgt_out.ne(PAD_ID)  # (B, T)
             logits = self.model.logits(out.features[real])  # (N, V): only real positions
             loss = loss + F.cross_entropy(
                 logits, slot.tgt_out[real], label_smoothing=self.label_smoothing, reduction="sum"
             )
             tokens = tokens + real.sum()
-            if self.contrast is not None and context is not None:
-                margin = margin + self.contrast.loss(self.model, slot, context, out.features)
-            context = self.model.next_doc_state(enc_final, out.state, slot.tgt_out)
-        return loss, tokens, margin, context
+            if self.contrast is not None and doc_state is not None:
+                margin = margin + self.contrast.loss(self.model, slot, doc_state, out.features)
+            doc_state = self.model.next_doc_state(enc_final, out.state, slot.tgt_out)
+        return loss, tokens, margin, doc_state
 
 
 def optimisation_step(
-    graph: nn.Module, optimizer: torch.optim.Optimizer, slots: list[Slot], context: DocState | None, cfg: Config
+    graph: nn.Module, optimizer: torch.optim.Optimizer, slots: list[Slot], doc_state: DocState | None, cfg: Config
 ) -> tuple[Tensor, Tensor, Tensor, float, DocState | None]:
     """Forward over the slots, backward, clip, update.
 
-    Returns (cross-entropy sum, tokens, margin sum, grad norm, detached context). Both sums are
+    Returns (cross-entropy sum, tokens, margin sum, grad norm, detached document state). Both sums are
     minimised per target token; they are returned apart so the logged loss stays cross-entropy.
-    The context leaves detached (truncated backpropagation) and in float32 (bf16 autocast made it).
+    The document state leaves detached (truncated backpropagation) and in float32 (bf16 autocast made it).
     """
     device = slots[0].src.device
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast_bf16(device, cfg.train.precision)):
-        loss_sum, n_tokens, margin_sum, context = graph(slots, context)
+        loss_sum, n_tokens, margin_sum, doc_state = graph(slots, doc_state)
     ((loss_sum + margin_sum) / n_tokens).backward()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     grad_norm = float(nn.utils.clip_grad_norm_(params, cfg.train.clip_norm))
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return loss_sum, n_tokens, margin_sum, grad_norm, context.detach().float() if context is not None else None
+    return loss_sum, n_tokens, margin_sum, grad_norm, doc_state.detach().float() if doc_state is not None else None
 
 
 def autocast_bf16(device: torch.device, precision: str) -> bool:
@@ -133,7 +133,7 @@ class Progress:
 class Run:
     """Everything one training process holds, so the helpers below take one argument, not ten.
 
-    `context` is the document context the lanes carry from step to step (detached after each).
+    `doc_state` is the document state the lanes carry from step to step (detached after each).
     """
 
     cfg: Config
@@ -146,7 +146,7 @@ class Run:
     shortlist: Shortlist | None  # rank 0 only: it alone validates and saves
     dev_docs: list[Document]
     reporter: Reporter
-    context: DocState | None
+    doc_state: DocState | None
     progress: Progress = dataclasses.field(default_factory=Progress)
 
 
@@ -174,8 +174,8 @@ def train(cfg: Config, resume: Checkpoint | None = None) -> Path:
             group["lr"] = lr
         slots = [run.stream.next_slot().to(run.dist.device) for _ in range(cfg.train.bptt_sentences)]
         slots = apply_levers(slots, cfg.train, progress.step, run.dist.rank)
-        loss_sum, n_tokens, margin_sum, grad_norm, run.context = optimisation_step(
-            graph, run.optimizer, slots, run.context, cfg
+        loss_sum, n_tokens, margin_sum, grad_norm, run.doc_state = optimisation_step(
+            graph, run.optimizer, slots, run.doc_state, cfg
         )
 
         progress.step += 1
@@ -242,7 +242,7 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
     )
     run.progress.scored_by = cfg.train.best_metric
     if resume:
-        run.context = _restore(run, resume) or run.context
+        run.doc_state = _restore(run, resume) or run.doc_state
     log.info("%d parameters, %d training documents on this rank", count_parameters(model), run.stream.n_docs)
     return run
 
@@ -360,7 +360,8 @@ def _save_last(run: Run) -> None:
         "stream": run.stream.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "python_rng": random.getstate(),
-        "context": state_to_tensors(run.context) if run.context is not None else None,
+        # the key keeps its old name: last.pt files written before the rename resume unchanged
+        "context": state_to_tensors(run.doc_state) if run.doc_state is not None else None,
     }
     ranks: list[Any] = [mine]
     if run.dist.enabled:

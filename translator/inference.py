@@ -5,9 +5,14 @@ Documents are translated as training reads them, in *lanes*: up to
 predecessor left. Translation keeps one search running and starts a
 document's next sentence the step its previous one finishes
 (`translator.documents`); teacher forcing (`force_documents`) goes in
-lock-step rounds, sentence i of every document as one batch. `--context none`
-is the same with every sentence made its own document, so both modes share
-one code path.
+lock-step rounds, sentence i of every document as one batch. The `none` mode
+(`--sentence-level`) is the same with every sentence made its own document, so
+both modes share one code path.
+
+The methods form a grid, as CTranslate2's do: what (`translate_*`, `force_*`:
+teacher-forced scores of given translations) by how (`*_sentences`: one batch
+whose document state the caller carries; `*_documents`: a whole job;
+`*_stream`: documents as they come, results in input order).
 
 The facade tokenizes and hands token ids down: decoding itself (search
 start, length limits, shortlist, hypotheses to text) is `translator.decoding`,
@@ -48,7 +53,7 @@ class Forced:
     tokens: Tensor  # the forced output pieces (EOS last)
     log_probs: Tensor
     mask: Tensor  # True on real tokens
-    context: DocState | None  # what each row leaves for its document's next sentence
+    doc_state: DocState | None  # what each row leaves for its document's next sentence
 
 
 class Translator:
@@ -66,10 +71,6 @@ class Translator:
     def model(self) -> Seq2Seq:
         return self.decoding.model
 
-    @model.setter
-    def model(self, model: Seq2Seq) -> None:
-        self.decoding.model = model
-
     @property
     def tokenizer(self) -> Tokenizer:
         return self.decoding.tokenizer
@@ -77,10 +78,6 @@ class Translator:
     @property
     def shortlist(self) -> Shortlist | None:
         return self.decoding.shortlist
-
-    @shortlist.setter
-    def shortlist(self, shortlist: Shortlist | None) -> None:
-        self.decoding.shortlist = shortlist
 
     @classmethod
     def load(cls, path: str | Path, int8: bool = False, device: str | torch.device = "cpu") -> Translator:
@@ -115,7 +112,7 @@ class Translator:
         """
         if self.device.type != "cpu":
             raise ValueError("int8 quantization runs on the CPU only")
-        self.model = quantize_int8(self.model)
+        self.decoding.model = quantize_int8(self.model)
         self.int8 = True
 
     @property
@@ -149,25 +146,25 @@ class Translator:
     def translate_documents(
         self,
         docs: Sequence[Sequence[str]],
-        context: ContextMode | None = None,
+        mode: ContextMode | None = None,
         decode: DecodeConfig | None = None,
     ) -> list[list[Translation]]:
         """Translate whole documents, each sentence continuing from the previous one.
 
         Args:
             docs: documents, each a list of sentences in order.
-            context: "carry", or "none" to reset the context at every
-                sentence; default: what the model was trained with.
+            mode: "none" to reset the document state at every sentence;
+                default (None): carry it, as the model was trained to.
         """
         dec = decode or self.config.decode
         pieces = [self.tokenizer.encode_batch(doc) for doc in docs]
         with torch.inference_mode():
-            return self._in_lanes(pieces, context, lambda lanes: translate_all(self.decoding, lanes, dec))
+            return self._in_lanes(pieces, mode, lambda lanes: translate_all(self.decoding, lanes, dec))
 
     def translate_stream(
         self,
         docs: Iterable[Sequence[str]],
-        context: ContextMode | None = None,
+        mode: ContextMode | None = None,
         decode: DecodeConfig | None = None,
         window: int = WINDOW,
     ) -> Iterator[list[Translation]]:
@@ -184,38 +181,50 @@ class Translator:
         """
         dec = decode or self.config.decode
         pieces = (self.tokenizer.encode_batch(list(doc)) for doc in docs)
-        yield from translate_in_order(self.decoding, pieces, dec, window, split=self._sentence_level(context))
+        yield from translate_in_order(self.decoding, pieces, dec, window, split=self._sentence_level(mode))
 
     def force_documents(
-        self, docs: Sequence[Sequence[tuple[str, str]]], context: ContextMode | None = None
+        self, docs: Sequence[Sequence[tuple[str, str]]], mode: ContextMode | None = None
     ) -> list[list[tuple[float, int]]]:
         """(log-probability, target tokens) of every reference in documents of (source, target) pairs."""
 
         def run(
             pairs: list[tuple[str, str]], doc_state: DocState | None
         ) -> tuple[list[tuple[float, int]], DocState | None]:
-            lp, n, doc_state = self.force([p[0] for p in pairs], [p[1] for p in pairs], doc_state)
+            lp, n, doc_state = self.force_sentences([p[0] for p in pairs], [p[1] for p in pairs], doc_state)
             return list(zip(lp.tolist(), n.tolist(), strict=True)), doc_state
 
-        return self._in_lanes(docs, context, lambda lanes: rounds(lanes, self.config.decode.batch_size, run))
+        return self._in_lanes(docs, mode, lambda lanes: rounds(lanes, self.config.decode.batch_size, run))
+
+    def force_stream(
+        self, docs: Iterable[Sequence[tuple[str, str]]], mode: ContextMode | None = None
+    ) -> Iterator[list[tuple[float, int]]]:
+        """`force_documents` for documents that arrive one by one: `batch_size` documents at a time, each
+        one's scores given back in input order, memory bounded by the batch, not the input."""
+        batch: list[Sequence[tuple[str, str]]] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) == self.config.decode.batch_size:
+                yield from self.force_documents(batch, mode)
+                batch = []
+        if batch:
+            yield from self.force_documents(batch, mode)
 
     def _in_lanes(
-        self, docs: Sequence[Sequence[T]], context: ContextMode | None, walk: Callable[[list[list[T]]], list[list[R]]]
+        self, docs: Sequence[Sequence[T]], mode: ContextMode | None, walk: Callable[[list[list[T]]], list[list[R]]]
     ) -> list[list[R]]:
         """`walk` the documents; sentence-level (`none`, or a model without context): every sentence alone."""
-        if not self._sentence_level(context):
+        if not self._sentence_level(mode):
             return walk([list(doc) for doc in docs])
         flat = walk([[item] for doc in docs for item in doc])
         return _regroup([r[0] for r in flat], [len(d) for d in docs])
 
-    def _sentence_level(self, context: ContextMode | None) -> bool:
+    def _sentence_level(self, mode: ContextMode | None) -> bool:
         """Whether every sentence is translated alone: asked to (`none`), or a model without context."""
-        return not self.model.uses_context or context == "none"
-
-    rounds = staticmethod(rounds)  # teacher forcing's walk, at home in `translator.documents` (CXMI calls it here)
+        return not self.model.uses_context or mode == "none"
 
     @torch.inference_mode()
-    def force(
+    def force_sentences(
         self, sources: Sequence[str], targets: Sequence[str], doc_state: DocState | None
     ) -> tuple[Tensor, Tensor, DocState | None]:
         """Teacher-force `targets`: their log-probabilities (B,), token counts (B,), next document state.
@@ -224,11 +233,11 @@ class Translator:
         (source and reference translation) through the model.
         """
         forced = self.force_tokens(sources, targets, doc_state)
-        return forced.log_probs.sum(1), forced.mask.sum(1), forced.context
+        return forced.log_probs.sum(1), forced.mask.sum(1), forced.doc_state
 
     @torch.inference_mode()
     def force_tokens(self, sources: Sequence[str], targets: Sequence[str], doc_state: DocState | None) -> Forced:
-        """Teacher-force `targets`, keeping every token's log-probability (what CXMI compares)."""
+        """`force_sentences` keeping every token's log-probability (what CXMI compares)."""
         if doc_state is None:
             doc_state = self.empty_doc_state(len(sources))
         src, src_len = pad_batch([source_ids(ids) for ids in self.tokenizer.encode_batch(sources)], self.device)

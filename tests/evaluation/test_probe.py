@@ -54,7 +54,7 @@ def test_a_carry_model_that_learned_its_context_shows_the_gender_and_a_reset_sta
     carried = probe_gender(translator, items)
     assert carried.items == 80 and carried.skipped == 0 and carried.groups == 80
     assert carried.parts["decoder"]["accuracy"] >= 0.95, carried.parts
-    reset = probe_gender(translator, items, context="none")
+    reset = probe_gender(translator, items, mode="none")
     assert all(part["accuracy"] <= reset.majority for part in reset.parts.values()), reset.parts
 
 

@@ -62,7 +62,7 @@ def test_context_model_beats_sentence_level_model(
     carry = Translator.load(trained_run)
     assert score_contrastive(carry, items()).accuracy >= 0.95
     assert score_contrastive(baseline, items()).accuracy <= 0.7  # it cannot see the noun: a coin flip
-    assert score_contrastive(carry, items(), context="none").accuracy <= 0.7  # reset state: same blindness
+    assert score_contrastive(carry, items(), mode="none").accuracy <= 0.7  # reset state: same blindness
 
 
 def store_of(t: Translator, docs: list[Document], path: Path) -> TokenStore:

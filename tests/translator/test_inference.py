@@ -66,21 +66,21 @@ def test_batched_document_stream_equals_sentence_by_sentence(trained_run: Path, 
 
 def test_context_none_translates_each_sentence_alone(trained_run: Path) -> None:
     t = Translator.load(trained_run)
-    reset = t.translate_documents(DOCS, context="none")
+    reset = t.translate_documents(DOCS, mode="none")
     for doc, result in zip(DOCS, reset, strict=True):
         alone = [t.translate_documents([[s]])[0][0].text for s in doc]
         assert [r.text for r in result] == alone
 
 
-@pytest.mark.parametrize(("context", "beam"), [(None, 1), (None, 3), ("none", 2)])
-def test_translate_stream_equals_translate_documents(trained_run: Path, context: ContextMode | None, beam: int) -> None:
+@pytest.mark.parametrize(("mode", "beam"), [(None, 1), (None, 3), ("none", 2)])
+def test_translate_stream_equals_translate_documents(trained_run: Path, mode: ContextMode | None, beam: int) -> None:
     """Documents taken in input order through a small window: the same translations as the whole job at once."""
     t = Translator.load(trained_run)
     docs: list[list[str]] = [d.sources[: 1 + i % 2] + d.sources for i, d in enumerate(make_documents(20, seed=4))]
     docs[3:3] = [[], DOCS[0]]  # an empty document, and one longer than the window
     decode = dataclasses.replace(t.config.decode, beam_size=beam, batch_size=3)
-    expected = t.translate_documents(docs, context, decode)
-    streamed = list(t.translate_stream(iter(docs), context, decode, window=3))
+    expected = t.translate_documents(docs, mode, decode)
+    streamed = list(t.translate_stream(iter(docs), mode, decode, window=3))
     assert [[x.text for x in doc] for doc in streamed] == [[x.text for x in doc] for doc in expected]
     assert [x.score for doc in streamed for x in doc] == pytest.approx(
         [x.score for doc in expected for x in doc], abs=1e-4
@@ -107,10 +107,10 @@ def test_n_best_lists_alternatives_in_order(trained_run: Path) -> None:
 
 def test_force_scores_the_reference_above_a_wrong_gender(trained_run: Path) -> None:
     t = Translator.load(trained_run)
-    _, _, context = t.force(["look at that cow ."], ["mira esa vaca ."], None)
+    _, _, context = t.force_sentences(["look at that cow ."], ["mira esa vaca ."], None)
     assert context is not None
     context = context.index_select(torch.zeros(2, dtype=torch.long))
-    log_probs, tokens, _ = t.force(["it is very cute ."] * 2, ["es muy linda .", "es muy lindo ."], context)
+    log_probs, tokens, _ = t.force_sentences(["it is very cute ."] * 2, ["es muy linda .", "es muy lindo ."], context)
     assert log_probs[0] > log_probs[1] and tokens[0] == tokens[1] > 0
 
 
@@ -170,3 +170,16 @@ def test_a_document_continues_the_step_after_its_sentence_finishes(
     steps = 0
     t.translate_documents(docs, decode=dataclasses.replace(t.config.decode, beam_size=1, batch_size=len(docs)))
     assert steps == max(sum(c) for c in per_sentence) < rounds
+
+
+@pytest.mark.parametrize("mode", [None, "none"])
+def test_force_stream_equals_force_documents(trained_run: Path, mode: ContextMode | None) -> None:
+    """The grid's last cell: forced scores of documents as they come, the same as of the whole job."""
+    t = Translator.load(trained_run)
+    t.config.decode = dataclasses.replace(t.config.decode, batch_size=3)
+    docs = [list(zip(d.sources, d.targets, strict=True)) for d in make_documents(8, seed=6)]
+    streamed = list(t.force_stream(iter(docs), mode))
+    assert [[n for _, n in doc] for doc in streamed] == [[n for _, n in doc] for doc in t.force_documents(docs, mode)]
+    assert [lp for doc in streamed for lp, _ in doc] == pytest.approx(
+        [lp for doc in t.force_documents(docs, mode) for lp, _ in doc], abs=1e-4
+    )

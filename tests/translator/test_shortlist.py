@@ -127,7 +127,7 @@ def test_greedy_through_a_tight_shortlist_keeps_every_translation_it_covers(
     pairs = [
         (t.tokenizer.encode(a), t.tokenizer.encode(b)) for d in train for a, b in zip(d.sources, d.targets, strict=True)
     ]
-    t.shortlist = Shortlist.build(pairs, t.tokenizer.vocab_size, frequent=10, per_source=5)
+    t.decoding.shortlist = Shortlist.build(pairs, t.tokenizer.vocab_size, frequent=10, per_source=5)
     pieces = [t.tokenizer.encode(s) for d in read_corpus(synthetic_corpus["test"], "en", "es") for s in d.sources]
     decode = dataclasses.replace(t.config.decode, beam_size=1, shortlist=True)
     covered, missed = 0, 0
