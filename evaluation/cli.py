@@ -13,7 +13,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from translator.commands import add_model_arguments, add_sentence_level, context_mode, decode_config, load_translator
+from translator.commands import (
+    Progress,
+    add_model_arguments,
+    add_sentence_level,
+    context_mode,
+    decode_config,
+    load_translator,
+)
 
 if TYPE_CHECKING:
     from evaluation.report import SystemResult
@@ -61,7 +68,11 @@ def cxmi(args: argparse.Namespace) -> int:
     docs = read_corpus(args.data, args.src or data.src_lang, args.tgt or data.tgt_lang)
     if args.max_docs:
         docs = docs[: args.max_docs]
-    summary = measure(translator, docs, args.samples, args.seed, args.top, args.batch_size)
+    progress = Progress("forced", "sentences (two passes)", enabled=not args.json)
+    try:
+        summary = measure(translator, docs, args.samples, args.seed, args.top, args.batch_size, progress.add)
+    finally:
+        progress.close()
     result = {
         "model": str(args.model),
         "step": translator.step,
@@ -120,7 +131,13 @@ def _evaluate(args: argparse.Namespace) -> int:
                 splits["dev"] = read_corpus(args.dev, src, tgt)
         decode = decode_config(args, translator.config.decode)
         name = _system_name(model, [s.name for s in systems])
-        result = evaluate_system(translator, name, model, splits, contrastive, context_mode(args), decode)
+        progress = Progress(f"{name}: translated", "sentences, then contrastive items")
+        try:
+            result = evaluate_system(
+                translator, name, model, splits, contrastive, context_mode(args), decode, progress.add
+            )
+        finally:
+            progress.close()
         if args.cxmi:
             from evaluation.cxmi import measure
 
@@ -207,7 +224,12 @@ def _score(args: argparse.Namespace) -> int:
     from evaluation.scoring import load_contrastive, score_contrastive
 
     translator = load_translator(args, args.model)
-    report = score_contrastive(translator, load_contrastive(args.contrastive), context_mode(args)).to_dict()
+    progress = Progress("scored", "items")
+    try:
+        items = load_contrastive(args.contrastive)
+        report = score_contrastive(translator, items, context_mode(args), progress.add).to_dict()
+    finally:
+        progress.close()
     print(f"accuracy {report['accuracy']:.4f} on {report['n']} items")
     if "pairs" in report:
         print(

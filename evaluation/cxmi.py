@@ -41,7 +41,7 @@ import torch
 
 from evaluation.words import CLASSES, GENDERED, OTHER, piece_classes
 from translator.corpus import Document
-from translator.documents import rounds
+from translator.documents import Progress, rounds
 from translator.inference import Forced, Translator
 from translator.state import DocState
 
@@ -81,12 +81,17 @@ def pick_partners(lengths: Sequence[int], seed: int) -> list[int]:
 
 
 def force_with_controls(
-    translator: Translator, docs: Sequence[Document], seed: int = 1, batch_size: int | None = None
+    translator: Translator,
+    docs: Sequence[Document],
+    seed: int = 1,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[SentenceScores], dict[str, int]]:
     """Force every document's references with the true context, then with each control.
 
     Returns the per-sentence scores (document order) and facts about the
     random pairing (partner per document, sentences whose partner had ended).
+    `progress` is told the sentences of each batch, once per pass (two passes).
     """
     for d in docs:
         if len(d.targets) != len(d.sources):
@@ -136,8 +141,8 @@ def force_with_controls(
                 scores[row].controls[name] = forced.log_probs[r, : len(scores[row].true)].tolist()
         return [None] * len(rows), None
 
-    rounds(items, batch, true_pass)
-    rounds(items, batch, control_pass)  # the same batches, in the same order
+    rounds(items, batch, true_pass, progress)
+    rounds(items, batch, control_pass, progress)  # the same batches, in the same order
     ordered = [scores[d, pos] for d, rows in enumerate(items) for _, pos in rows]
     return ordered, {"seed": seed, "exhausted_sentences": exhausted}
 
@@ -232,9 +237,10 @@ def measure(
     seed: int = 1,
     top: int = 20,
     batch_size: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Force the documents with every context and summarise: what `nmt cxmi` and `evaluate --cxmi` report."""
-    scores, pairing = force_with_controls(translator, docs, seed, batch_size)
+    scores, pairing = force_with_controls(translator, docs, seed, batch_size, progress)
     return {"sentences": len(scores), "random_partner": pairing, **summarise(scores, samples, seed, top)}
 
 

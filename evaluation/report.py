@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,18 +59,19 @@ def evaluate_system(
     contrastive: dict[str, list[ContrastiveItem]],
     mode: ContextMode | None = None,
     decode: DecodeConfig | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SystemResult:
     """Translate each split in document mode and score it; score each contrastive set."""
     result = SystemResult(name, model, mode or translator.trained_context)
     for split, docs in splits.items():
         start = time.perf_counter()
-        out = translator.translate_documents([d.sources for d in docs], mode=mode, decode=decode)
+        out = translator.translate_documents([d.sources for d in docs], mode=mode, decode=decode, progress=progress)
         result.seconds[split] = time.perf_counter() - start
         result.hypotheses[split] = [t.text for doc in out for t in doc]
         refs = [s for d in docs for s in d.targets]
         result.scores[split] = corpus_scores(result.hypotheses[split], refs, ter=True)
     for set_name, items in contrastive.items():
-        result.contrastive[set_name] = score_contrastive(translator, items, mode).to_dict()
+        result.contrastive[set_name] = score_contrastive(translator, items, mode, progress).to_dict()
     return result
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,9 +191,12 @@ def context_state(translator: Translator, item: ContrastiveItem, mode: ContextMo
 
 
 def score_contrastive(
-    translator: Translator, items: Sequence[ContrastiveItem], mode: ContextMode | None = None
+    translator: Translator,
+    items: Sequence[ContrastiveItem],
+    mode: ContextMode | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ContrastiveReport:
-    """Accuracy of preferring each item's reference over its variants."""
+    """Accuracy of preferring each item's reference over its variants (`progress` is told 1 per item)."""
     report = ContrastiveReport()
     for item in items:
         state = context_state(translator, item, mode)
@@ -204,4 +207,6 @@ def score_contrastive(
         scores = translator.force_sentences([item.src] * len(candidates), candidates, state)[0]
         margin = float(scores[0] - scores[1:].max())
         report.add(item, margin > 0, margin)
+        if progress is not None:
+            progress(1)
     return report

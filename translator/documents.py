@@ -49,6 +49,7 @@ from translator.search import BeamSearch, Hypothesis
 from translator.shortlist import ShortlistStepper
 from translator.state import DocState, EncoderCarry, EncoderOutput
 
+Progress = Callable[[int], None]  # told the number of sentences just done (a progress bar's `update`)
 LOOKAHEAD = 4  # sentences per document encoded before they are needed
 WINDOW = 10_000  # sentences `translate_in_order` reads ahead of what it has given back
 
@@ -281,11 +282,15 @@ class DocumentWalk:
 
 
 @torch.inference_mode()
-def translate_all(decoding: Decoding, docs: Sequence[list[list[int]]], decode: DecodeConfig) -> list[list[Translation]]:
+def translate_all(
+    decoding: Decoding, docs: Sequence[list[list[int]]], decode: DecodeConfig, progress: Progress | None = None
+) -> list[list[Translation]]:
     """Translations of a whole job, longest documents first through the lanes."""
     results: list[list[Translation]] = [[] for _ in docs]
     for doc, translations in DocumentWalk(decoding, LongestFirst(docs), decode).run():
         results[doc] = translations
+        if progress is not None:
+            progress(len(translations))
     return results
 
 
@@ -372,6 +377,7 @@ def rounds(
     docs: Sequence[Sequence[T]],
     batch_size: int,
     run: Callable[[list[T], DocState | None], tuple[list[R], DocState | None]],
+    progress: Progress | None = None,
 ) -> list[list[R]]:
     """`run` over documents in lock-step rounds: item i of up to `batch_size` documents as one batch.
 
@@ -380,9 +386,9 @@ def rounds(
     reference, not a search of steps that a next sentence could join, so
     rounds cost nothing that joining would save, and they keep the batches
     identical from one pass to the next (CXMI compares passes batch by batch).
-    `run` gets a round's items and the context the previous round left for
-    them (None at the start), and returns one result per item and the
-    context they leave.
+    `run` gets a round's items and the document state the previous round
+    left for them (None at the start), and returns one result per item and
+    the document state they leave.
     """
     # Longest documents first, so the lanes still active at step i are a prefix;
     # ties by first-item length, so sentence-level batches hold similar lengths.
@@ -390,12 +396,14 @@ def rounds(
     results: list[list[R]] = [[] for _ in docs]
     for start in range(0, len(order), batch_size):
         group = [i for i in order[start : start + batch_size] if docs[i]]
-        context: DocState | None = None
+        doc_state: DocState | None = None
         for pos in range(len(docs[group[0]]) if group else 0):
             active = [i for i in group if len(docs[i]) > pos]
-            if context is not None:
-                context = context.index_select(torch.arange(len(active), device=context.encoder.h.device))
-            out, context = run([docs[i][pos] for i in active], context)
+            if doc_state is not None:
+                doc_state = doc_state.index_select(torch.arange(len(active), device=doc_state.encoder.h.device))
+            out, doc_state = run([docs[i][pos] for i in active], doc_state)
             for i, result in zip(active, out, strict=True):
                 results[i].append(result)
+            if progress is not None:
+                progress(len(active))
     return results

@@ -35,7 +35,7 @@ from translator import checkpoint
 from translator.batch import pad_batch, source_ids, target_io
 from translator.config import Config, ContextMode, DecodeConfig
 from translator.decoding import Decoding, Translation
-from translator.documents import WINDOW, rounds, translate_all, translate_in_order
+from translator.documents import WINDOW, Progress, rounds, translate_all, translate_in_order
 from translator.model import Seq2Seq
 from translator.shortlist import Shortlist
 from translator.state import DocState
@@ -148,6 +148,7 @@ class Translator:
         docs: Sequence[Sequence[str]],
         mode: ContextMode | None = None,
         decode: DecodeConfig | None = None,
+        progress: Progress | None = None,
     ) -> list[list[Translation]]:
         """Translate whole documents, each sentence continuing from the previous one.
 
@@ -155,11 +156,12 @@ class Translator:
             docs: documents, each a list of sentences in order.
             mode: "none" to reset the document state at every sentence;
                 default (None): carry it, as the model was trained to.
+            progress: told the number of sentences each time a document is done.
         """
         dec = decode or self.config.decode
         pieces = [self.tokenizer.encode_batch(doc) for doc in docs]
         with torch.inference_mode():
-            return self._in_lanes(pieces, mode, lambda lanes: translate_all(self.decoding, lanes, dec))
+            return self._in_lanes(pieces, mode, lambda lanes: translate_all(self.decoding, lanes, dec, progress))
 
     def translate_stream(
         self,
@@ -184,7 +186,10 @@ class Translator:
         yield from translate_in_order(self.decoding, pieces, dec, window, split=self._sentence_level(mode))
 
     def force_documents(
-        self, docs: Sequence[Sequence[tuple[str, str]]], mode: ContextMode | None = None
+        self,
+        docs: Sequence[Sequence[tuple[str, str]]],
+        mode: ContextMode | None = None,
+        progress: Progress | None = None,
     ) -> list[list[tuple[float, int]]]:
         """(log-probability, target tokens) of every reference in documents of (source, target) pairs."""
 
@@ -194,7 +199,7 @@ class Translator:
             lp, n, doc_state = self.force_sentences([p[0] for p in pairs], [p[1] for p in pairs], doc_state)
             return list(zip(lp.tolist(), n.tolist(), strict=True)), doc_state
 
-        return self._in_lanes(docs, mode, lambda lanes: rounds(lanes, self.config.decode.batch_size, run))
+        return self._in_lanes(docs, mode, lambda lanes: rounds(lanes, self.config.decode.batch_size, run, progress))
 
     def force_stream(
         self, docs: Iterable[Sequence[tuple[str, str]]], mode: ContextMode | None = None

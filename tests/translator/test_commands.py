@@ -301,3 +301,30 @@ def test_translate_writes_word_alignments_line_for_line(
         [text.splitlines()[:2], text.splitlines()[3:]], decode=dataclasses.replace(decode, batch_size=3)
     )
     assert [[x.alignment for x in d] for d in one] == [[x.alignment for x in d] for d in three]
+
+
+def test_progress_line_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from translator.commands import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for terminal, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", terminal)
+        progress = Progress("translated", "sentences")
+        progress.add(3)
+        progress.close()
+        assert ("translated 3 sentences" in terminal.getvalue()) is shown
+
+
+def test_progress_callbacks_count_every_sentence(trained_run: Path) -> None:
+    """What the progress bars of translate/evaluate/score/cxmi are told adds up to the work done."""
+    t = Translator.load(trained_run)
+    docs = make_documents(7, seed=8)
+    counted: list[int] = []
+    t.translate_documents([d.sources for d in docs], progress=counted.append)
+    assert sum(counted) == sum(len(d.sources) for d in docs) and len(counted) == len(docs)
+    counted.clear()
+    t.force_documents([list(zip(d.sources, d.targets, strict=True)) for d in docs], progress=counted.append)
+    assert sum(counted) == sum(len(d.sources) for d in docs)
