@@ -3,8 +3,8 @@
 # modules and the generated everyday stories beside it, train the default model
 # (configs/bible-stories.yaml: 2,000 steps, about 55 minutes on 2 cores; a rerun resumes
 # an interrupted training and skips a finished one; MINUTES=5 scripts/demo.sh for a
-# quick look), start the gRPC server on it, and translate a sample document through
-# the server (context carried across sentences).
+# quick look), start the gRPC server on it, and translate the sample documents through
+# the server (context carried across sentences), beside their translation with the context reset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -35,5 +35,8 @@ for _ in $(seq 120); do
 done
 nmt client health --target "127.0.0.1:$PORT"
 
-echo "== sample documents (docs/sample.en: two Bible passages, then the README example), translated by the server, one call per document:"
-nmt client translate --target "127.0.0.1:$PORT" --input docs/sample.en
+echo "== docs/sample.en (held out from training: two Bible test passages, then the README's example pair)"
+echo "== source | through the server, one call per document (context carried) | context reset at every sentence"
+nmt client translate --target "127.0.0.1:$PORT" --input docs/sample.en > runs/demo-sample.es
+nmt translate --model "$RUN" --sentence-level --quiet -i docs/sample.en -o runs/demo-sample.reset.es
+paste -d '\t' docs/sample.en runs/demo-sample.es runs/demo-sample.reset.es | sed 's/\t/  |  /g'
