@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
@@ -49,17 +51,61 @@ def test_health_answers_while_70_idle_streams_are_open(start_server: StartServer
 def test_health_watches_cannot_take_the_threads_health_checks_need(
     start_server: StartServer, trained_run: Path
 ) -> None:
-    """Health.Watch holds a thread per stream: they get half of the admin threads, never the rest."""
+    """Health.Watch runs non-blocking (no thread while it waits): 64 are held (--max-watches), the rest refused."""
     server = start_server(model=[f"hw={trained_run}"])  # --admin-threads 8
-    health = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    health = health_pb2_grpc.HealthStub(channel)
     watches = [health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=60) for _ in range(70)]
     try:
         deadline = time.monotonic() + 30
-        while sum(w.done() for w in watches) < 66 and time.monotonic() < deadline:  # 4 (half of 8) held
+        while sum(w.done() for w in watches) < 6 and time.monotonic() < deadline:  # 64 held
             time.sleep(0.05)
         reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        assert sum(w.done() and w.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for w in watches) == 66
+        assert sum(w.done() and w.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for w in watches) == 6
+        ask = reflection_pb2.ServerReflectionRequest(list_services="")
+        reflect = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(iter([ask]), timeout=10)
+        assert next(reflect).list_services_response.service  # the admin threads are all free for it
     finally:
         for w in watches:
             w.cancel()
+
+
+def test_idle_health_watches_end_and_no_longer_keep_later_watchers_out(
+    start_server: StartServer, trained_run: Path
+) -> None:
+    """Four idle watches used to shut every later Watch out (issue 30): now 8 open, and each ends after
+    --watch-seconds (CANCELLED; the client watches again)."""
+    server = start_server(model=[f"we={trained_run}"], watch_seconds=1.0)
+    health = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    watches = [health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=60) for _ in range(8)]
+    try:
+        for w in watches:  # each is admitted: its first reply is the current status
+            assert next(w).status == health_pb2.HealthCheckResponse.SERVING
+        deadline = time.monotonic() + 30
+        while not all(w.done() for w in watches) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [w.code() for w in watches] == [grpc.StatusCode.CANCELLED] * 8
+    finally:
+        for w in watches:
+            w.cancel()
+
+
+def test_an_idle_reflection_stream_is_cancelled(start_server: StartServer, trained_run: Path) -> None:
+    """A reflection stream held a reserved admin thread for as long as its client liked."""
+    server = start_server(model=[f"ri={trained_run}"], stream_idle_seconds=0.5)
+    stub = reflection_pb2_grpc.ServerReflectionStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    release = threading.Event()
+
+    def idle() -> Iterator[reflection_pb2.ServerReflectionRequest]:
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+        release.wait(30)
+
+    replies = stub.ServerReflectionInfo(idle(), timeout=20)
+    try:
+        assert next(replies).list_services_response.service
+        with pytest.raises(grpc.RpcError) as info:
+            next(replies)
+    finally:
+        release.set()
+    assert info.value.code() == grpc.StatusCode.CANCELLED  # (before: DEADLINE_EXCEEDED after the client's 20 s)
