@@ -3,14 +3,33 @@
 A request is one document (`Job`): its sentences must be translated in
 order, each from the context the previous one left. The worker thread keeps
 one running search per model version and search setting (the scheduler core
-that offline translation uses too: `translator.documents.DocumentSearch`),
-and before every decoding step it admits waiting sentences into it, up to
-`max_batch_size` live sentences. A sentence leaves the search the step it
-finishes; its job then either completes or queues its next sentence (at the
-front of the queue), which joins the search one step later. So a request
-never waits for another request's long sentence to finish, and the batch
-stays full under load (iteration-level scheduling, as LLM servers do it,
-with the document context carried from sentence to sentence).
+that offline translation uses too: `translator.documents.DocumentSearch`;
+n-best is not a setting of its own: a search keeps every finished hypothesis
+of its beam and each request takes the n it asked for), and before every
+decoding step it admits waiting sentences into it. A sentence leaves the
+search the step it finishes; its job then either completes or queues its
+next sentence, which may join the search one step later. So a request never
+waits for another request's long sentence to finish, and the batch stays
+full under load (iteration-level scheduling, as LLM servers do it, with the
+document context carried from sentence to sentence).
+
+Fair sharing (issue 30). Work is counted in beam rows (a sentence searched
+with beam K costs K rows of every step), not sentences: all running searches
+together hold at most `max_batch_rows` rows (and each at most
+`max_batch_size` sentences). Waiting sentences are admitted least-served
+client first (start-time fair queueing: each client's row-steps so far; a
+client that comes back starts no lower than the least-served active one),
+then oldest first; a document's next sentence queues at the back like any
+newcomer, so it never overtakes requests that waited longer. When the most
+deserving sentence does not fit, the rows that free up are held for it (no
+starvation of a wide beam). A quarter of `max_batch_rows` more is kept for
+the narrow first sentence (at most a quarter of the reserve) of a request
+whose client has nothing running, so a new one-sentence request starts
+within a few steps whatever else runs. Each client (its token, else its
+connection) may have at most `max_client_requests` requests queued or
+running. Searches of different settings cannot share a step; each step goes
+to the search holding the least-served client (`_step_all`), so a greedy
+request's steps do not wait in turn behind a step of every beam-16 search.
 
 A lone request arriving at an idle server waits at most `max_wait_ms` for
 company. The queue is bounded (`max_queue` jobs, RESOURCE_EXHAUSTED beyond),
@@ -31,6 +50,7 @@ and new submissions are refused.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import threading
 import time
@@ -53,6 +73,7 @@ log = logging.getLogger("server.batcher")
 
 WORKER_DEAD = "the server's model worker has stopped; retry on another replica"
 ADMIT_AFTER_STEPS = 3  # a queued sentence joins a running search after at most this many steps
+REMEMBERED_CLIENTS = 4096  # clients whose served work is remembered after their last request ends
 
 Result = tuple[list[Translation], DocState | None]
 SearchKey = tuple[object, ...]
@@ -71,8 +92,10 @@ class Job:
     future: Future[Result] = field(default_factory=Future)
     results: list[Translation] = field(default_factory=list)
     continuing: bool = False  # has had a sentence translated: it never waits for company
-    enqueued_at: float = field(default_factory=time.monotonic)
+    client: str = ""  # who it counts against: per-client limits and fair sharing
+    enqueued_at: float = field(default_factory=time.monotonic)  # when its next sentence became ready
     enqueued_step: int = 0  # the batcher's step count when queued
+    started_step: int = -1  # the step count when its first sentence joined a search (-1: not yet)
     cancelled: bool = False
     pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
     given_context: bool = field(init=False)  # started from a client's context (which may be forged)
@@ -86,10 +109,15 @@ class Job:
 
     @property
     def key(self) -> SearchKey:
-        """Jobs with equal keys can share a search."""
+        """Jobs with equal keys can share a search (n-best differs only in how many hypotheses are kept)."""
         d = self.decode
-        key = (id(self.model), d.beam_size, d.n_best, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
+        key = (id(self.model), d.beam_size, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
         return (*key, id(self)) if self.alone else key
+
+    @property
+    def rows(self) -> int:
+        """Beam rows its sentence takes in every step of its search."""
+        return self.decode.beam_size
 
     def cancel(self) -> None:
         """Called from gRPC when the client goes away; the worker drops the job."""
@@ -103,6 +131,7 @@ class Job:
 class _Running:
     model: ServedModel
     search: DocumentSearch[Job]
+    last_step: int = -1  # the batcher's step count when this search last stepped
 
 
 @dataclass
@@ -113,6 +142,7 @@ class BatchStats:
     finished: int  # sentences that finished at this step
     seconds: float
     model: str
+    rows: int = 0  # beam rows in the step (sentences x beam)
 
 
 class Batcher:
@@ -126,10 +156,17 @@ class Batcher:
         on_batch: Callable[[BatchStats], None] | None = None,
         on_drop: Callable[[str], None] | None = None,
         on_death: Callable[[], None] | None = None,
+        max_batch_rows: int = 160,
+        max_client_requests: int = 0,
     ) -> None:
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.max_batch_rows = max_batch_rows
+        self.reserve = max(1, max_batch_rows // 4)  # rows beyond max_batch_rows kept for newcomers
+        self.max_client_requests = max_client_requests  # 0: no per-client limit
+        self._served: collections.OrderedDict[str, float] = collections.OrderedDict()  # client -> row-steps
+        self._client_jobs: dict[str, int] = {}  # client -> jobs queued or running
         self._on_batch = on_batch or (lambda stats: None)
         self._on_drop = on_drop or (lambda reason: None)
         self._on_death = on_death or (lambda: None)
@@ -164,7 +201,16 @@ class Batcher:
                 raise RequestError(
                     grpc.StatusCode.RESOURCE_EXHAUSTED, f"server queue is full ({self.max_queue} requests); retry later"
                 )
+            mine = self._client_jobs.get(job.client, 0)
+            if self.max_client_requests and mine >= self.max_client_requests:
+                raise RequestError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"this client already has {mine} requests queued or running (the limit); retry later",
+                )
             self._in_system += 1
+            self._client_jobs[job.client] = mine + 1
+            if not mine:
+                self._start_client(job.client)
             job.enqueued_step = self._steps
             self._queue.append(job)
             self._cond.notify()
@@ -229,31 +275,65 @@ class Batcher:
                         continue
                 return self._take_admissible()
 
-    def _take_admissible(self) -> list[Job]:
-        """Queued jobs, oldest first, that fit in their search's free rows, admitted in groups.
+    def _start_client(self, client: str) -> None:
+        """A client with nothing in the system again: it starts no lower than the least-served active client.
 
+        Without the floor, a client back after a pause would have a lead over everyone
+        (start-time fair queueing's virtual time); with it, one that was served much keeps its count.
+        """
+        active = [v for c, v in self._served.items() if self._client_jobs.get(c) and c != client]
+        floor = min(active, default=0.0)
+        self._served[client] = max(self._served.pop(client, 0.0), floor)
+        while len(self._served) > REMEMBERED_CLIENTS:
+            oldest = next(iter(self._served))
+            if self._client_jobs.get(oldest):
+                break
+            del self._served[oldest]
+
+    def _newcomer(self, job: Job, busy: set[str], rows: int) -> bool:
+        """May `job` take the reserve: a narrow first sentence of a client with nothing running, and room left."""
+        narrow = job.rows <= max(1, self.reserve // 4)
+        room = rows + job.rows <= self.max_batch_rows + self.reserve
+        return narrow and room and not job.continuing and job.client not in busy
+
+    def _rows(self) -> int:
+        return sum(len(r.search) * r.search.decode.beam_size for r in self._running.values())
+
+    def _take_admissible(self) -> list[Job]:
+        """Queued jobs that fit, least-served client first, then oldest; admitted in groups.
+
+        See the module docstring for the order, the row budget and its reserve.
         Starting sentences costs a fixed overhead per group (an encoder call,
         growing the search's tensors), about one decoding step. So a running
         search takes newcomers once enough have gathered (a quarter of
         `max_batch_size`, or all it has room for) or the oldest has waited
         `ADMIT_AFTER_STEPS` steps; an idle one takes them at once.
         """
+        order = sorted(self._queue, key=lambda j: (self._served.get(j.client, 0.0), j.enqueued_at))
         groups: dict[SearchKey, list[Job]] = collections.defaultdict(list)
         free: dict[SearchKey, int] = {}
-        for job in self._queue:
+        busy = {job.client for r in self._running.values() for job in r.search.docs}
+        rows, held = self._rows(), False
+        for job in order:
             key = job.key
             if key not in free:
                 running = self._running.get(key)
                 free[key] = self.max_batch_size - (len(running.search) if running else 0)
-            if len(groups[key]) < free[key]:
+            if len(groups[key]) >= free[key]:
+                continue  # its search has no room for another sentence, whatever the rows
+            if not rows or (not held and rows + job.rows <= self.max_batch_rows) or self._newcomer(job, busy, rows):
+                rows += job.rows
+                busy.add(job.client)
                 groups[key].append(job)
+            else:
+                held = True  # the rows that free up are this job's: nobody behind it takes them
         taken = []
         for key, group in groups.items():
             if not group:
                 continue
             idle = key not in self._running
             enough = len(group) >= min(free[key], max(1, self.max_batch_size // 4))
-            overdue = self._steps - group[0].enqueued_step >= ADMIT_AFTER_STEPS
+            overdue = self._steps - min(j.enqueued_step for j in group) >= ADMIT_AFTER_STEPS
             if idle or enough or overdue or self._stopping:
                 taken += group
         for job in taken:
@@ -299,8 +379,12 @@ class Batcher:
             try:
                 running = self._running.get(key)
                 if running is None:  # (if its first sentences fail to start, `_step_all` forgets it)
-                    running = self._running[key] = _Running(model, DocumentSearch(model.translator.decoding, decode))
+                    wide = dataclasses.replace(decode, n_best=decode.beam_size)  # each job keeps its own n-best
+                    running = self._running[key] = _Running(model, DocumentSearch(model.translator.decoding, wide))
                 running.search.join(group, [j.max_length for j in group])
+                for job in group:
+                    if job.started_step < 0:
+                        job.started_step = self._steps
             except Exception as e:
                 if len(group) > 1:  # find the request at fault: each one alone
                     self._admit_alone(group)
@@ -313,32 +397,60 @@ class Batcher:
             self._admit([job])
 
     def _step_all(self) -> None:
-        """One decoding step of every running search."""
-        for key, running in list(self._running.items()):
-            live, start = len(running.search), time.perf_counter()
-            if not live:  # a search whose first sentences failed to start
-                del self._running[key]
-                continue
+        """One decoding step of the search whose least-served client is served least (ties: the longest unstepped).
+
+        Searches of different settings cannot share a step, and stepping each in turn made a
+        greedy request's every step wait for a step of every beam-16 search. Chosen by
+        served row-steps, a search of narrow sentences is stepped as often as its clients'
+        share allows (a 1-row sentence several times per step of a 16-row one), so every client
+        gets the same rows per second, however its work is shaped (weighted fair queueing).
+        """
+        for key in [k for k, r in self._running.items() if not len(r.search)]:
+            del self._running[key]  # a search whose first sentences failed to start
+        if self._running:
+            key = min(self._running, key=self._priority)
+            self._step(key, self._running[key])
+
+    def _priority(self, key: SearchKey) -> tuple[float, int]:
+        running = self._running[key]
+        served = min(self._served.get(job.client, 0.0) for job in running.search.docs)
+        return served, running.last_step
+
+    def _step(self, key: SearchKey, running: _Running) -> None:
+        """One decoding step of one search; finished sentences complete their jobs or queue their next."""
+        live, start = len(running.search), time.perf_counter()
+        clients = [job.client for job in running.search.docs]
+        try:
+            done = running.search.step()
+        except Exception as e:
+            log.exception("model %s: decoding step of %d sentences failed", running.model.name, live)
+            self._isolate(key, e)
+            return
+        self._steps += 1
+        running.last_step = self._steps
+        self._charge(clients, running.search.decode.beam_size)
+        stats = BatchStats(live, len(done), time.perf_counter() - start, running.model.name)
+        stats.rows = live * running.search.decode.beam_size
+        self._on_batch(stats)
+        requeue = []
+        for sentence, hyps in done:
             try:
-                done = running.search.step()
-            except Exception as e:
-                log.exception("model %s: decoding step of %d sentences failed", running.model.name, live)
-                self._isolate(key, e)
-                continue
-            self._steps += 1
-            self._on_batch(BatchStats(live, len(done), time.perf_counter() - start, running.model.name))
-            requeue = []
-            for sentence, hyps in done:
-                try:
-                    if self._sentence_done(running, sentence, hyps):
-                        requeue.append(sentence.doc)
-                except Exception as e:  # this request alone fails; the batch goes on
-                    self._finish(sentence.doc, error=_job_error(running.model, sentence.doc, e))
-            if not len(running.search):
-                del self._running[key]
-            if requeue:
-                with self._cond:
-                    self._queue.extendleft(reversed(requeue))
+                if self._sentence_done(running, sentence, hyps):
+                    requeue.append(sentence.doc)
+            except Exception as e:  # this request alone fails; the batch goes on
+                self._finish(sentence.doc, error=_job_error(running.model, sentence.doc, e))
+        if not len(running.search):
+            del self._running[key]
+        if requeue:  # at the back: a document's next sentence does not overtake requests that waited longer
+            with self._cond:
+                self._queue.extend(requeue)
+
+    def _charge(self, clients: list[str], rows: int) -> None:
+        """Each client's served work grows by the rows its sentences took in one step."""
+        with self._cond:
+            for client in clients:
+                if client in self._served:
+                    self._served[client] += rows
 
     def _isolate(self, key: SearchKey, error: Exception) -> None:
         """A step failed: its requests go back to the queue, each to search alone, so only the one at fault fails.
@@ -360,12 +472,12 @@ class Batcher:
     def _sentence_done(self, running: _Running, sentence: Live[Job], hyps: list[Hypothesis]) -> bool:
         """Record a finished sentence; True if its job has more sentences to queue."""
         job = sentence.doc
-        more = running.search.finish(sentence, hyps)
+        more = running.search.finish(sentence, hyps[: job.decode.n_best])
         job.continuing = True
         if not more:
             self._finish(job, result=(job.results, job.context))
             return False
-        job.enqueued_step = self._steps
+        job.enqueued_step, job.enqueued_at = self._steps, time.monotonic()
         return True
 
     def _finish(self, job: Job, result: Result | None = None, error: BaseException | None = None) -> None:
@@ -375,6 +487,11 @@ class Batcher:
                 return
             job.settled = True
             self._in_system -= 1
+            left = self._client_jobs.get(job.client, 1) - 1
+            if left > 0:
+                self._client_jobs[job.client] = left
+            else:
+                self._client_jobs.pop(job.client, None)
         if error is not None:
             job.future.set_exception(error)
         else:

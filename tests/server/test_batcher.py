@@ -151,7 +151,7 @@ def test_a_running_shortlist_search_rebuilds_its_set_over_the_live_sentences(
 
     translator = model.translator
     own = Shortlist(torch.zeros(0, dtype=torch.long), torch.arange(translator.tokenizer.vocab_size).unsqueeze(1))
-    monkeypatch.setattr(translator, "shortlist", own)  # each source piece lists only itself
+    monkeypatch.setattr(translator.decoding, "shortlist", own)  # each source piece lists only itself
     decode = dataclasses.replace(translator.config.decode, shortlist=True)
     long = "look at that cow ."  # a document of 30 such sentences keeps the search running
     wide = "the book , the tree , the house , the table , the door and the star are old ."
@@ -273,3 +273,141 @@ def test_a_request_whose_decoding_step_raises_fails_alone(model: ServedModel, mo
         assert [t.text for t in j.future.result(timeout=30)[0]] == expected
     batcher.stop()
     assert batcher.depth == 0
+
+
+# ---------------------------------------------------------------- fair sharing (issue 30)
+
+
+def test_a_documents_next_sentence_does_not_overtake_requests_that_waited_longer(model: ServedModel) -> None:
+    """It used to queue at the front: three one-sentence requests waited for all 40 sentences of a document."""
+    started: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=1, max_wait_ms=0, on_batch=started.append)  # one sentence at a time
+    long = batcher.submit(job(model, ["look at that cow ."] * 40, client="long"))
+    deadline = time.monotonic() + 30
+    while not started and time.monotonic() < deadline:
+        time.sleep(0.005)
+    seen: dict[str, int] = {}  # sentences of the document done when each short request completed
+    shorts = [batcher.submit(job(model, ["look at that dog ."], client=c)) for c in "abc"]
+    for name, short in zip("abc", shorts, strict=True):
+        short.future.add_done_callback(lambda f, name=name: seen.setdefault(name, len(long.results)))
+    for short in shorts:
+        short.future.result(timeout=60)
+    long.future.result(timeout=60)
+    batcher.stop()
+    assert max(seen.values()) <= 6, seen  # each waited for a sentence or two of the document, not for all 40
+
+
+def test_work_is_counted_in_beam_rows(model: ServedModel) -> None:
+    """Six beam-4 sentences are 24 rows: with 8 rows, two share a step, never six."""
+    import dataclasses
+
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=32, max_batch_rows=8, max_wait_ms=2000, on_batch=steps.append)
+    beam4 = dataclasses.replace(model.translator.config.decode, beam_size=4)
+    jobs = [batcher.submit(Job(model, ["look at that cow ."], None, beam4, client=str(i))) for i in range(6)]
+    for j in jobs:
+        j.future.result(timeout=60)
+    batcher.stop()
+    assert max(s.rows for s in steps) == 8 and max(s.sentences for s in steps) == 2
+    assert sum(s.finished for s in steps) == 6
+
+
+def test_requests_that_differ_only_in_n_best_share_one_search(model: ServedModel) -> None:
+    """n-best only says how many finished hypotheses to keep: it used to split the search (and the steps)."""
+    import dataclasses
+
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=8, max_wait_ms=2000, on_batch=steps.append)
+    base = dataclasses.replace(model.translator.config.decode, beam_size=4)
+    one = batcher.submit(Job(model, ["look at that cow ."], None, base, client="a"))
+    four = batcher.submit(Job(model, ["look at that cow ."], None, dataclasses.replace(base, n_best=4), client="b"))
+    [best], _ = one.future.result(timeout=60)
+    [listed], _ = four.future.result(timeout=60)
+    batcher.stop()
+    assert steps[0].sentences == 2  # one search
+    assert best.alternatives == [] and len(listed.alternatives) == 3
+    assert (listed.text, listed.score) == (best.text, pytest.approx(best.score, abs=1e-5))
+
+
+def test_a_new_one_sentence_request_starts_within_a_few_steps_whatever_else_runs(model: ServedModel) -> None:
+    """Eight long documents hold every row: a newcomer starts from the reserve, not after a sentence frees one."""
+    from server.batcher import ADMIT_AFTER_STEPS
+
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=32, max_batch_rows=8, max_wait_ms=2000, on_batch=steps.append)
+    docs = [batcher.submit(job(model, ["look at that cow ."] * 30, client=f"doc{i}")) for i in range(8)]
+    deadline = time.monotonic() + 30
+    while len(steps) < 5 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    newcomer = batcher.submit(job(model, ["look at that dog ."], client="new"))
+    newcomer.future.result(timeout=60)
+    assert newcomer.started_step - newcomer.enqueued_step <= ADMIT_AFTER_STEPS + 1
+    assert not all(d.future.done() for d in docs)
+    for d in docs:
+        d.cancel()
+    batcher.stop()
+
+
+def test_a_wide_request_is_not_starved_by_a_stream_of_narrow_ones(model: ServedModel) -> None:
+    """Rows that free up are held for the most deserving waiting sentence, however wide it is."""
+    import dataclasses
+
+    batcher = Batcher(max_batch_size=32, max_batch_rows=8, max_wait_ms=0)
+    narrow = [batcher.submit(job(model, ["look at that cow ."] * 20, client=f"n{i}")) for i in range(8)]
+    wide = dataclasses.replace(model.translator.config.decode, beam_size=8)
+    big = batcher.submit(Job(model, ["look at that dog ."], None, wide, client="wide"))
+    big.future.result(timeout=120)
+    assert not all(n.future.done() for n in narrow)  # it ran while the narrow documents still had sentences
+    batcher.stop()
+
+
+def test_each_client_may_have_at_most_max_client_requests(model: ServedModel) -> None:
+    batcher = Batcher(max_batch_size=8, max_wait_ms=60_000, max_client_requests=2)
+    batcher.submit(job(model, ["a ."], client="x"))
+    batcher.submit(job(model, ["b ."], client="x"))
+    with pytest.raises(RequestError) as info:
+        batcher.submit(job(model, ["c ."], client="x"))
+    assert info.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "this client" in info.value.message
+    batcher.submit(job(model, ["d ."], client="y"))  # another client is not affected
+    batcher.stop()
+    assert batcher.depth == 0
+
+
+def test_without_shortlist_a_translation_does_not_depend_on_what_shares_its_search(model: ServedModel) -> None:
+    """The isolation that holds (docs/serving.md): alone or beside other clients' documents, the same output."""
+    doc = ["look at that cow .", "it is very old ."]
+    alone = Batcher(max_batch_size=8, max_wait_ms=0)
+    [expected, _] = alone.submit(job(model, doc)).future.result(timeout=60)
+    alone.stop()
+    shared = Batcher(max_batch_size=8, max_wait_ms=2000)
+    others = [list(d.sources) for d in make_documents(6, seed=11)]
+    jobs = [shared.submit(job(model, o, client=f"o{i}")) for i, o in enumerate(others)]
+    mine = shared.submit(job(model, doc, client="me"))
+    [got, _] = mine.future.result(timeout=60)
+    for j in jobs:
+        j.future.result(timeout=60)
+    shared.stop()
+    assert [t.text for t in got] == [t.text for t in expected]
+    assert [t.score for t in got] == pytest.approx([t.score for t in expected], abs=1e-4)
+
+
+def test_a_narrow_search_is_stepped_as_often_as_its_clients_share_allows(model: ServedModel) -> None:
+    """Searches used to be stepped in turn: each greedy step waited for a beam-8 step. By rows served, a
+    1-row sentence gets several steps per step of an 8-row one."""
+    import dataclasses
+
+    steps: list[BatchStats] = []
+    batcher = Batcher(max_batch_size=8, max_wait_ms=0, on_batch=steps.append)
+    beam8 = dataclasses.replace(model.translator.config.decode, beam_size=8)
+    wide = batcher.submit(Job(model, ["look at that cow ."] * 50, None, beam8, client="wide"))
+    deadline = time.monotonic() + 30
+    while len(steps) < 5 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    narrow = batcher.submit(job(model, ["look at that dog .", "it is very old ."], client="narrow"))
+    narrow.future.result(timeout=60)
+    wide.cancel()
+    batcher.stop()
+    rows = [s.rows for s in steps]
+    first, last = rows.index(1), len(rows) - 1 - rows[::-1].index(1)
+    between = rows[first : last + 1]
+    assert between.count(8) * 2 <= between.count(1), between
