@@ -7,13 +7,19 @@ NOT_SERVING first, then gRPC stops taking new RPCs and gives in-flight ones
 
 Health is protected from the load it reports on: it has threads of its own
 (`server.capacity`), and it turns NOT_SERVING if the batcher's worker dies.
-Connections are pinged (`--keepalive-seconds`) and recycled
+Connections are pinged (`--keepalive-seconds`, idle ones too), closed when
+idle (`--max-connection-idle-seconds`) and recycled
 (`--max-connection-age-seconds`), so dead peers and pinned clients do not
-hold resources forever.
+hold resources forever; each carries at most `--max-concurrent-streams`
+calls and messages of at most `--max-message-bytes`. With
+`--auth-token-file` every call but Health needs a bearer token
+(`server.auth`); plain text on an address other than loopback is logged as
+a warning, since tokens and documents then cross the network in clear.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import threading
@@ -28,6 +34,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from server.auth import TokenCheck, read_tokens
 from server.batcher import Batcher
 from server.capacity import Capacity
 from server.config import ServeConfig
@@ -35,7 +42,8 @@ from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from server.metrics import Metrics
 from server.registry import ModelRegistry, ModelSpec
-from server.servicer import IdleStreams, TranslatorServicer
+from server.servicer import TranslatorServicer
+from server.watchdog import Watchdog
 
 log = logging.getLogger("server")
 
@@ -49,6 +57,7 @@ class Server:
     def __init__(self, cfg: ServeConfig) -> None:
         self.cfg = cfg
         key = _key(cfg)  # before anything starts: a bad key file stops startup cleanly
+        tokens = read_tokens(cfg.auth_token_file) if cfg.auth_token_file else []
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.metrics = Metrics()
@@ -68,18 +77,26 @@ class Server:
             on_batch=self.metrics.on_batch,
             on_drop=lambda reason: self.metrics.dropped.labels(reason).inc(),
             on_death=self._not_serving,
+            max_batch_rows=cfg.max_batch_rows,
+            max_client_requests=cfg.max_client_requests,
         )
         self.metrics.queue_depth.set_function(lambda: self.batcher.depth)  # read at scrape time
         self.health = health.HealthServicer(experimental_non_blocking=True)
         threads = Capacity.pool_size(cfg.workers, cfg.admin_threads)
+        self.watchdog = Watchdog()
+        capacity = Capacity(
+            cfg.workers, cfg.admin_threads, cfg.max_watches, cfg.watch_seconds, cfg.stream_idle_seconds, self.watchdog
+        )
+        interceptors: list[grpc.ServerInterceptor] = [TokenCheck(tokens)] if tokens else []  # before any slot is taken
         self.grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc"),
-            interceptors=[Capacity(cfg.workers, cfg.admin_threads)],
+            interceptors=[*interceptors, capacity],
             options=grpc_options(cfg),
-            maximum_concurrent_rpcs=threads,
+            maximum_concurrent_rpcs=threads + cfg.max_watches,  # gRPC counts open watches though they hold no thread
         )
-        self.idle = IdleStreams(cfg.stream_idle_seconds)
-        servicer = TranslatorServicer(self.registry, self.batcher, cfg, self.metrics, self.idle, key)
+        servicer = TranslatorServicer(
+            self.registry, self.batcher, cfg, self.metrics, self.watchdog, key, authenticated=bool(tokens)
+        )
         pb_grpc.add_TranslatorServicer_to_server(servicer, self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         if not cfg.no_reflection:
@@ -120,6 +137,9 @@ class Server:
             "TLS" if self.cfg.tls_cert else "plaintext",
             extra={"event": "started", "port": self.port, "metrics_port": self.metrics_port},
         )
+        warning = plaintext_warning(self.cfg)
+        if warning:
+            log.warning(warning, extra={"event": "plaintext_exposed"})
         return self
 
     def _not_serving(self) -> None:
@@ -140,7 +160,7 @@ class Server:
         if not self.grpc.stop(grace).wait(timeout=grace + 5):
             log.warning("gRPC did not confirm its shutdown; stopping anyway", extra={"event": "stop_timeout"})
         self.batcher.stop()
-        self.idle.stop()
+        self.watchdog.stop()
         self.registry.stop()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
@@ -161,19 +181,46 @@ class Server:
 
 
 def grpc_options(cfg: ServeConfig) -> list[tuple[str, int]]:
-    """Keepalive and connection lifetime: dead peers are found, and no connection is pinned forever."""
+    """Connection limits: dead peers are found, idle and old connections closed, streams and messages capped."""
     options = [
         ("grpc.keepalive_time_ms", int(cfg.keepalive_seconds * 1000)),
         ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),  # idle connections are pinged too, as the docs say
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),  # clients may ping at most this often
         ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.max_concurrent_streams", cfg.max_concurrent_streams),
+        ("grpc.max_receive_message_length", cfg.max_message_bytes),
+        ("grpc.max_send_message_length", cfg.max_message_bytes),
     ]
+    if cfg.max_connection_idle_seconds:
+        options.append(("grpc.max_connection_idle_ms", int(cfg.max_connection_idle_seconds * 1000)))
     if cfg.max_connection_age_seconds:
         options += [
             ("grpc.max_connection_age_ms", int(cfg.max_connection_age_seconds * 1000)),
             ("grpc.max_connection_age_grace_ms", int(cfg.max_request_seconds * 1000)),  # in-flight calls finish
         ]
     return options
+
+
+def plaintext_warning(cfg: ServeConfig) -> str:
+    """What to warn about when plain text is served beyond this machine ("" when it is not)."""
+    if cfg.tls_cert or is_loopback(cfg.host):
+        return ""
+    secrets = " and bearer tokens" if cfg.auth_token_file else ""
+    return (
+        f"serving plaintext on {cfg.host}: documents{secrets} cross the network unencrypted; "
+        "use --tls-cert/--tls-key, or a TLS-terminating proxy in front"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: assume it is reachable from outside
 
 
 def _key(cfg: ServeConfig) -> bytes:

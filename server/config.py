@@ -36,24 +36,42 @@ class ServeConfig:
     device: str = _f("cpu", "cpu, cuda, or auto")
     threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     int8: bool = _f(False, "int8 dynamic quantization of every model (CPU): several times faster, slightly less exact")
-    shortlist: bool = _f(False, "score only each batch's vocabulary shortlist (models that carry one): faster")
+    shortlist: bool = _f(
+        False,
+        "score only a running search's vocabulary shortlist (models that carry one): faster, but the set covers "
+        "every request in the search, so a translation can depend slightly on other requests'",
+    )
     workers: int = _f(64, "concurrent Translator RPCs (one thread each); more get RESOURCE_EXHAUSTED")
     admin_threads: int = _f(8, "threads beyond --workers kept for health checks and reflection, so they never starve")
     max_batch_size: int = _f(32, "sentences in one model batch; 1 turns dynamic batching off")
+    max_batch_rows: int = _f(
+        160, "beam rows (sentences x beam) in all running searches; a quarter more is kept for newcomers"
+    )
     max_wait_ms: float = _f(5.0, "how long a lone new request waits for company")
     max_queue: int = _f(256, "requests queued or running; beyond it RESOURCE_EXHAUSTED")
     max_sentences: int = _f(256, "sentences per request")
     max_sentence_chars: int = _f(2000, "characters per sentence")
     max_sentence_tokens: int = _f(250, "SentencePiece pieces per sentence")
     max_beam_size: int = _f(16, "largest beam_size a request may ask for")
+    max_n_best: int = _f(16, "largest n_best a request may ask for")
+    max_request_work: int = _f(4096, "sentences x beam_size x n_best one request may ask for")
+    max_client_requests: int = _f(32, "requests one client (its token, else its connection) may have queued or running")
     max_length: int = _f(512, "cap on DecodeOptions.max_length")
     reload_interval: float = _f(10.0, "seconds between checks for a newer checkpoint; 0 = never")
     grace_seconds: float = _f(30.0, "SIGTERM: how long in-flight requests may take to finish")
     max_request_seconds: float = _f(300.0, "server-side deadline of a request or stream message (caps the client's)")
     stream_idle_seconds: float = _f(60.0, "a stream that sends no message for this long is cancelled")
     max_stream_messages: int = _f(10_000, "messages in one TranslateStream; continue in a new stream with the context")
+    send_timeout_seconds: float = _f(30.0, "a stream whose client reads no reply for this long is cancelled")
+    watch_seconds: float = _f(300.0, "a Health.Watch stream is closed after this long (the client watches again)")
+    max_watches: int = _f(64, "Health.Watch streams open at once (they hold no thread); more get RESOURCE_EXHAUSTED")
     keepalive_seconds: float = _f(60.0, "ping idle connections this often; a peer that does not answer is closed")
     max_connection_age_seconds: float = _f(3600.0, "close connections after this long (clients reconnect); 0 = never")
+    max_connection_idle_seconds: float = _f(300.0, "close connections with no call for this long; 0 = never")
+    max_concurrent_streams: int = _f(100, "calls open at once on one connection; more wait in the client")
+    max_message_bytes: int = _f(4 * 1024 * 1024, "largest message either way; a larger one is RESOURCE_EXHAUSTED")
+    auth_token_file: str = _f("", "bearer tokens, one a line: every call but Health must present one")
+    expose_model_details: bool = _f(False, "ListModels also gives checkpoint paths and the full model config")
     context_key_file: str = _f("", "file with a secret shared by replicas: context blobs are signed (HMAC-SHA256)")
     no_reflection: bool = _f(False, "do not serve gRPC server reflection")
     metrics_port: int = _f(9464, "Prometheus /metrics over HTTP; 0 = off")
@@ -73,17 +91,20 @@ class ServeConfig:
             raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
         if self.log_format not in ("json", "text"):
             raise ValueError(f"--log-format must be json or text, not {self.log_format!r}")
-        positive = ("workers", "admin_threads", "max_batch_size", "max_queue", "max_sentences", "max_sentence_chars")
-        for name in (*positive, "max_sentence_tokens", "max_beam_size", "max_length", "max_stream_messages"):
+        positive = ("workers", "admin_threads", "max_batch_size", "max_batch_rows", "max_queue", "max_sentences")
+        limits = ("max_sentence_chars", "max_sentence_tokens", "max_beam_size", "max_n_best", "max_request_work")
+        more = ("max_client_requests", "max_length", "max_stream_messages", "max_watches", "max_concurrent_streams")
+        for name in (*positive, *limits, *more, "max_message_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{_flag(name)} must be at least 1")
         if self.max_wait_ms < 0 or self.reload_interval < 0 or self.grace_seconds < 0:
             raise ValueError("--max-wait-ms, --reload-interval and --grace-seconds must not be negative")
-        for name in ("max_request_seconds", "stream_idle_seconds", "keepalive_seconds"):
+        seconds = ("max_request_seconds", "stream_idle_seconds", "keepalive_seconds", "send_timeout_seconds")
+        for name in (*seconds, "watch_seconds"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"--{_flag(name)} must be positive")
-        if self.max_connection_age_seconds < 0:
-            raise ValueError("--max-connection-age-seconds must not be negative")
+        if self.max_connection_age_seconds < 0 or self.max_connection_idle_seconds < 0:
+            raise ValueError("--max-connection-age-seconds and --max-connection-idle-seconds must not be negative")
 
 
 def _flag(name: str) -> str:

@@ -104,18 +104,28 @@ class ServedModel:
     def encode_context(self, context: DocState | None, sentences: int, key: bytes = b"") -> bytes:
         return contextblob.encode(self.name, self.version, sentences, context, key)
 
-    def summary(self) -> dict[str, object]:
+    def summary(self, detail: bool = False) -> dict[str, object]:
+        """What ListModels says about this model.
+
+        By default no filesystem path (only the checkpoint's file name) and, of the config,
+        only what a client needs to use the model (its context mode and precision): a
+        client has no business learning the server's layout (issue 30). `detail`
+        (`--expose-model-details`) adds the path and the whole model config.
+        """
         cfg = self.translator.config
+        config = {"context": str(cfg.model.context), "inference": self.precision}
+        if detail:
+            config = {**{k: str(v) for k, v in vars(cfg.model).items()}, "inference": self.precision}
         return {
             "name": self.name,
             "source_language": cfg.data.src_lang,
             "target_language": cfg.data.tgt_lang,
-            "checkpoint": str(self.stamp.path),
+            "checkpoint": str(self.stamp.path) if detail else self.stamp.path.name,
             "version": self.version,
             "step": self.step,
             "context_mode": cfg.model.context,
             "loaded_at": self.loaded_at,
-            "config": {**{k: str(v) for k, v in vars(cfg.model).items()}, "inference": self.precision},
+            "config": config,
             "parameters": self.parameters,
         }
 

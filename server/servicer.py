@@ -6,21 +6,26 @@ for it within the client's deadline (capped by `--max-request-seconds`).
 Refusals raise `RequestError` and come back as their gRPC status with a
 message; anything else is a server bug, logged with its traceback and
 returned as INTERNAL with a reference to that log line, never the exception
-itself. A stream is cancelled when idle (`IdleStreams`) and ends after
-`--max-stream-messages` messages.
+itself. A stream is cancelled when idle, or when its client stops reading
+replies (a send that cannot progress within `--send-timeout-seconds` would
+otherwise hold its handler thread and Translator slot until the connection
+ends: issue 30); it ends after `--max-stream-messages` messages. Each job
+names its client (a verified token, else the connection) for the batcher's
+per-client limits and fair sharing, and its work (sentences x beam x n-best)
+is capped per request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 
 import grpc
 
+from server.auth import client_of
 from server.batcher import Batcher, Job
 from server.config import ServeConfig
 from server.errors import RequestError, invalid, quoted
@@ -28,6 +33,7 @@ from server.gen import translator_pb2 as pb
 from server.gen import translator_pb2_grpc as pb_grpc
 from server.metrics import Metrics
 from server.registry import ModelRegistry, ServedModel
+from server.watchdog import Bound, Watchdog
 from translator.config import DecodeConfig
 from translator.inference import Translation
 from translator.state import DocState
@@ -42,15 +48,17 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         batcher: Batcher,
         limits: ServeConfig,
         metrics: Metrics,
-        idle: IdleStreams | None = None,
+        watchdog: Watchdog | None = None,
         context_key: bytes = b"",
+        authenticated: bool = False,
     ) -> None:
         self.registry = registry
         self.batcher = batcher
         self.limits = limits
         self.metrics = metrics
-        self.idle = idle or IdleStreams(limits.stream_idle_seconds)
+        self.watchdog = watchdog or Watchdog()
         self.context_key = context_key  # HMAC key shared by replicas; b"" = unsigned blobs
+        self.authenticated = authenticated  # calls carry a verified token: it names the client
 
     # ---------------------------------------------------------------- RPCs
 
@@ -70,7 +78,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             model: ServedModel | None = None
             doc: DocState | None = None
             done = 0
-            for i, request in enumerate(self.idle.limit(requests, rpc)):
+            for i, request in enumerate(self._messages(requests, rpc)):
                 if i >= self.limits.max_stream_messages:
                     raise RequestError(
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -90,14 +98,33 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 translations, doc = self._translate(model, request, doc, call)
                 done += len(translations)
                 call.sentences += len(translations)
-                yield self._response(model, translations, doc, done)
+                response = self._response(model, translations, doc, done)
+                with self.watchdog.bounded(rpc, self.limits.send_timeout_seconds, "slow_reader") as call.bound:
+                    yield response  # resumed once gRPC has sent it: a client that stops reading blocks here
 
     def ListModels(self, request: pb.ListModelsRequest, rpc: grpc.ServicerContext) -> pb.ListModelsResponse:
         with _Call(self.metrics, "ListModels", rpc):
+            detail = self.limits.expose_model_details  # paths and the full config only when the operator says so
             return pb.ListModelsResponse(
-                models=[pb.ModelInfo(**m.summary()) for m in self.registry.models()],  # type: ignore[arg-type]
+                models=[pb.ModelInfo(**m.summary(detail)) for m in self.registry.models()],  # type: ignore[arg-type]
                 default_model=self.registry.default,
             )
+
+    # ---------------------------------------------------------------- streams
+
+    def _messages(
+        self, requests: Iterator[pb.TranslateRequest], rpc: grpc.ServicerContext
+    ) -> Iterator[pb.TranslateRequest]:
+        """A stream's requests; one that keeps the server waiting `--stream-idle-seconds` is cancelled."""
+        while True:
+            with self.watchdog.bounded(rpc, self.limits.stream_idle_seconds, "stream_idle"):
+                try:
+                    request = next(requests)
+                except StopIteration:
+                    return
+                except grpc.RpcError:  # cancelled: by the client, or by the watchdog
+                    raise RequestError(grpc.StatusCode.CANCELLED, "stream cancelled (by the client, or idle)") from None
+            yield request
 
     # ---------------------------------------------------------------- shared
 
@@ -113,7 +140,9 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         remaining = call.rpc.time_remaining()  # huge (not None) when the client set no deadline
         cap = self.limits.max_request_seconds
         remaining = cap if remaining is None or remaining > cap else remaining
-        job = Job(model, sentences, doc, decode, max_length, time.monotonic() + remaining)  # tokenizes, once
+        self._check_work(len(sentences), decode)
+        client = client_of(call.rpc, self.authenticated)
+        job = Job(model, sentences, doc, decode, max_length, time.monotonic() + remaining, client=client)  # tokenizes
         for i, ids in enumerate(job.pieces):
             if len(ids) > self.limits.max_sentence_tokens:
                 raise invalid(
@@ -168,66 +197,22 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         n_best = options.n_best or 1
         if beam > lim.max_beam_size:
             raise invalid(f"beam_size {beam} is above the limit {lim.max_beam_size}")
+        if n_best > lim.max_n_best:
+            raise invalid(f"n_best {n_best} is above the limit {lim.max_n_best}")
         if n_best > beam:
             raise invalid(f"n_best {n_best} is larger than beam_size {beam}")
         if options.max_length > lim.max_length:
             raise invalid(f"max_length {options.max_length} is above the limit {lim.max_length}")
         return dataclasses.replace(base, beam_size=beam, n_best=n_best), options.max_length
 
-
-class IdleStreams:
-    """Cancels streams that have kept the server waiting for their next message too long.
-
-    A stream holds a handler thread while it waits, so an idle one costs as
-    much as a busy one. One watcher thread serves every stream (started with
-    the first), instead of a timer thread per message.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._waiting: dict[object, tuple[float, grpc.ServicerContext]] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def limit(
-        self, requests: Iterator[pb.TranslateRequest], rpc: grpc.ServicerContext
-    ) -> Iterator[pb.TranslateRequest]:
-        """`requests`, watched while the server waits for each; an idle cancel ends it as CANCELLED."""
-        token = object()
-        while True:
-            self._wait(token, rpc)
-            try:
-                request = next(requests)
-            except StopIteration:
-                return
-            except grpc.RpcError:  # cancelled: by the client, or by the watcher
-                raise RequestError(grpc.StatusCode.CANCELLED, "stream cancelled (by the client, or idle)") from None
-            finally:
-                with self._lock:
-                    self._waiting.pop(token, None)
-            yield request
-
-    def _wait(self, token: object, rpc: grpc.ServicerContext) -> None:
-        with self._lock:
-            self._waiting[token] = (time.monotonic() + self.timeout, rpc)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, name="idle-streams", daemon=True)
-                self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(min(1.0, self.timeout / 4)):
-            now = time.monotonic()
-            with self._lock:
-                idle = [(t, rpc) for t, (due, rpc) in self._waiting.items() if due <= now]
-                for token, _ in idle:
-                    del self._waiting[token]
-            for _, rpc in idle:
-                log.info("stream idle for %.0f s: cancelled", self.timeout, extra={"event": "stream_idle"})
-                rpc.cancel()
+    def _check_work(self, sentences: int, decode: DecodeConfig) -> None:
+        """One request's work: sentences x beam x n-best, capped so no request can ask for hours of model time."""
+        work, cap = sentences * decode.beam_size * decode.n_best, self.limits.max_request_work
+        if work > cap:
+            raise invalid(
+                f"{sentences} sentences x beam_size {decode.beam_size} x n_best {decode.n_best} = {work}; "
+                f"the limit (--max-request-work) is {cap}: send fewer sentences per request"
+            )
 
 
 class _Call:
@@ -241,6 +226,7 @@ class _Call:
         self.job: Job | None = None  # the job running for this RPC now
         self.cancelled = False
         self.watching = False
+        self.bound: Bound | None = None  # the stream's last send, bounded by the watchdog
 
     def __enter__(self) -> _Call:
         return self
@@ -271,6 +257,9 @@ class _Call:
             incident = uuid.uuid4().hex[:12]
             log.error("%s failed (incident %s)", self.method, incident, exc_info=(kind, error, tb))  # type: ignore[arg-type]
             code, message = grpc.StatusCode.INTERNAL, f"internal error (incident {incident} in the server log)"
+        if self.bound is not None and self.bound.fired:  # the watchdog ended a stream whose client stopped reading
+            code = grpc.StatusCode.CANCELLED
+            message = f"the client read no reply for {self.bound.seconds:.0f} s (slow reader): stream cancelled"
         seconds = time.perf_counter() - self.start
         self.metrics.requests.labels(self.method, self.model, code.name).inc()
         self.metrics.latency.labels(self.method).observe(seconds)

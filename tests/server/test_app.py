@@ -360,6 +360,45 @@ def test_connections_are_pinged_and_recycled() -> None:
     )
 
 
+def test_connection_limits_are_flags_with_their_documented_defaults() -> None:
+    """Issue 30: idle connections were neither pinged (the docs said they were) nor closed, a connection could
+    open any number of streams, and the message cap was gRPC's unstated default."""
+    from server.app import grpc_options
+    from server.config import ServeConfig
+
+    options = dict(grpc_options(ServeConfig(model=["x"])))
+    assert options["grpc.keepalive_permit_without_calls"] == 1
+    assert options["grpc.max_connection_idle_ms"] == 300_000 and options["grpc.max_concurrent_streams"] == 100
+    assert options["grpc.max_receive_message_length"] == options["grpc.max_send_message_length"] == 4 * 1024 * 1024
+    assert "grpc.max_connection_idle_ms" not in dict(
+        grpc_options(ServeConfig(model=["x"], max_connection_idle_seconds=0))
+    )
+
+
+def test_a_message_above_max_message_bytes_is_refused(start_server: StartServer, trained_run: Path) -> None:
+    server = start_server(model=[f"mb={trained_run}"], max_message_bytes=8_000)
+    stub = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    error = rpc_error(lambda: stub.Translate(pb.TranslateRequest(sentences=["look at that cow ."] * 500), timeout=30))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert stub.Translate(pb.TranslateRequest(sentences=["look at that cow ."]), timeout=30).translations
+
+
+def test_plaintext_beyond_loopback_is_logged_as_a_warning(
+    start_server: StartServer, trained_run: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server.app import is_loopback, plaintext_warning
+    from server.config import ServeConfig
+
+    assert is_loopback("127.0.0.1") and is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("translate.example")
+    assert "plaintext on 0.0.0.0" in plaintext_warning(ServeConfig(model=["x"], host="0.0.0.0"))
+    assert "bearer tokens" in plaintext_warning(ServeConfig(model=["x"], host="::", auth_token_file="t"))
+    assert plaintext_warning(ServeConfig(model=["x"], host="0.0.0.0", tls_cert="c", tls_key="k")) == ""
+    with caplog.at_level("WARNING", logger="server"):
+        start_server(model=[f"pl={trained_run}"], host="127.0.0.2")
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "plaintext_exposed"]
+
+
 def test_a_context_key_too_short_to_be_secret_stops_startup(
     start_server: StartServer, trained_run: Path, tmp_path: Path
 ) -> None:

@@ -37,6 +37,11 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         (["--model", "x"], {"NMT_SERVE_INT8": "maybe"}, "NMT_SERVE_INT8='maybe' is not a bool"),
         (["--model", "x", "--stream-idle-seconds", "0"], {}, "--stream-idle-seconds must be positive"),
         (["--model", "x", "--max-stream-messages", "0"], {}, "--max-stream-messages must be at least 1"),
+        (["--model", "x", "--max-batch-rows", "0"], {}, "--max-batch-rows must be at least 1"),
+        (["--model", "x", "--max-request-work", "0"], {}, "--max-request-work must be at least 1"),
+        (["--model", "x", "--send-timeout-seconds", "0"], {}, "--send-timeout-seconds must be positive"),
+        (["--model", "x", "--max-connection-idle-seconds", "-1"], {}, "must not be negative"),
+        (["--model", "x"], {"NMT_SERVE_MAX_MESSAGE_BYTES": "0"}, "--max-message-bytes must be at least 1"),
     ],
 )
 def test_bad_settings_are_refused(argv: list[str], env: dict[str, str], words: str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import struct
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import cast
 
 import grpc
@@ -22,6 +24,7 @@ from server.gen import translator_pb2_grpc as pb_grpc
 from server.metrics import Metrics
 from server.registry import ServedModel
 from server.servicer import _Call
+from tests.server.conftest import StartServer
 from tests.synthetic import make_documents
 from translator.inference import Translator
 
@@ -113,9 +116,21 @@ def test_list_models(stub: pb_grpc.TranslatorStub, served: Server) -> None:
     assert set(by_name) == {"tiny", "twin"}
     tiny = by_name["tiny"]
     assert (tiny.source_language, tiny.target_language, tiny.context_mode) == ("en", "es", "carry")
-    assert tiny.step == 800 and tiny.parameters > 0 and tiny.config["dec_hidden"] == "64"
-    assert tiny.checkpoint.endswith("best.pt") and len(tiny.version) == 16
+    assert tiny.step == 800 and tiny.parameters > 0 and len(tiny.version) == 16
     assert by_name["twin"].version == tiny.version  # same file, same version: contexts are interchangeable
+
+
+def test_list_models_gives_no_path_and_no_config_unless_told(
+    stub: pb_grpc.TranslatorStub, start_server: StartServer, trained_run: Path
+) -> None:
+    """ListModels told any client the server's directories and the whole model config (issue 30)."""
+    [tiny, twin] = sorted(stub.ListModels(pb.ListModelsRequest()).models, key=lambda m: m.name)
+    assert tiny.checkpoint == twin.checkpoint == "best.pt"  # the file's name, no directory
+    assert dict(tiny.config) == {"context": "carry", "inference": "fp32"}
+    server = start_server(model=[f"d={trained_run}"], expose_model_details=True)
+    detailed = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    [d] = detailed.ListModels(pb.ListModelsRequest(), timeout=10).models
+    assert d.checkpoint == str(trained_run / "best.pt") and d.config["dec_hidden"] == "64"
 
 
 def test_health_and_reflection(channel: grpc.Channel) -> None:
@@ -143,6 +158,7 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
         (request(["a ."], beam_size=17), grpc.StatusCode.INVALID_ARGUMENT, "beam_size 17"),
         (request(["a ."], beam_size=2, n_best=3), grpc.StatusCode.INVALID_ARGUMENT, "n_best 3"),
         (request(["a ."], max_length=513), grpc.StatusCode.INVALID_ARGUMENT, "max_length 513"),
+        (request(["a ."] * 20, beam_size=16, n_best=16), grpc.StatusCode.INVALID_ARGUMENT, "--max-request-work"),
         (request(["a ."], context=b"garbage"), grpc.StatusCode.INVALID_ARGUMENT, "bad magic"),
         (request(["a ."], context=b"NMTC\xff\xff"), grpc.StatusCode.INVALID_ARGUMENT, "corrupt"),
     ],
@@ -280,3 +296,57 @@ def test_a_call_whose_client_already_left_is_cancelled_before_its_job_is_queued(
         call.attach(job)
     assert refused.value.code == grpc.StatusCode.CANCELLED
     assert metrics.requests.labels("Translate", "", "CANCELLED")._value.get() == 1
+
+
+def test_n_best_and_request_work_are_capped(start_server: StartServer, trained_run: Path) -> None:
+    """Per-request caps on work (issue 30): n_best up to --max-n-best, sentences x beam x n-best up to
+    --max-request-work, so no single request can ask for hours of model time."""
+    server = start_server(model=[f"w={trained_run}"], max_n_best=2, max_request_work=64)
+    capped = pb_grpc.TranslatorStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    for req, words in (
+        (request(["a ."], beam_size=4, n_best=3), "n_best 3"),
+        (request(["a ."] * 5, beam_size=16), "= 80"),
+    ):
+        with pytest.raises(grpc.RpcError) as info:
+            capped.Translate(req, timeout=30)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and words in info.value.details()  # type: ignore[attr-defined]
+    assert (
+        len(capped.Translate(request(["look at that cow ."] * 4, beam_size=8, n_best=2), timeout=30).translations) == 4
+    )
+
+
+def test_a_slow_reader_is_cancelled_and_frees_its_slot(start_server: StartServer, trained_run: Path) -> None:
+    """A stream whose client stops reading blocked its handler in the send, holding its slot (--workers)
+    until the connection ended, an hour later; now the send is bounded (--send-timeout-seconds)."""
+    settings = {"workers": 1, "send_timeout_seconds": 2.0, "max_request_work": 100_000, "max_batch_size": 64}
+    server = start_server(model=[f"sr={trained_run}"], **settings)
+    address = f"127.0.0.1:{server.port}"
+    small_window = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]  # the client reads nothing
+    slow = pb_grpc.TranslatorStub(grpc.insecure_channel(address, options=small_window))
+    other = pb_grpc.TranslatorStub(grpc.insecure_channel(address))
+    release = threading.Event()
+
+    def requests() -> Iterator[pb.TranslateRequest]:
+        for _ in range(40):  # each reply carries 32 sentences x 8 alternatives: far more than the window
+            yield request(["look at that cow ."] * 32, beam_size=8, n_best=8)
+        release.wait(60)
+
+    stream = slow.TranslateStream(requests(), timeout=120)  # never read until the end
+    try:
+        codes = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not codes or codes[-1] != "OK"):
+            try:
+                other.Translate(request(["look at that dog ."]), timeout=30)
+                codes.append("OK")
+            except grpc.RpcError as e:
+                codes.append(e.code().name)  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert "RESOURCE_EXHAUSTED" in codes and codes[-1] == "OK", codes[-5:]  # held, then freed
+        with pytest.raises(grpc.RpcError) as info:
+            for _ in range(100):
+                next(stream)
+        assert info.value.code() == grpc.StatusCode.CANCELLED  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        stream.cancel()
