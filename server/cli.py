@@ -14,6 +14,7 @@ from server import config
 
 if TYPE_CHECKING:
     from server.client import Client
+    from server.gen.translator_pb2 import Translation
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,6 +59,12 @@ def add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--output", "-o", type=Path, help="translations, same layout (default stdout)")
     p.add_argument("--beam", type=int, default=0, help="beam size (0 = the model's default)")
     p.add_argument(
+        "--n-best",
+        type=int,
+        default=0,
+        help="print the n best of each sentence, tab-separated as 'text ||| score' (needs --beam >= n)",
+    )
+    p.add_argument(
         "--mode",
         choices=["document", "sentence", "stream"],
         default="document",
@@ -68,6 +75,7 @@ def add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--tls-cert", help="client certificate (mutual TLS)")
     p.add_argument("--tls-key", help="client key (mutual TLS)")
     p.add_argument("--server-name", help="expected name in the server certificate")
+    p.add_argument("--token-file", type=Path, help="file holding a bearer token (a server with --auth-token-file)")
     p.add_argument("--service", default="", help="health: the service to ask about ('' = whole server)")
     p.set_defaults(func=client)
 
@@ -79,7 +87,8 @@ def client(args: argparse.Namespace) -> int:
     from server.client import Client
 
     tls = {"tls_ca": args.tls_ca, "tls_cert": args.tls_cert, "tls_key": args.tls_key, "server_name": args.server_name}
-    with Client(args.target, timeout=args.timeout, **tls) as c:
+    token = args.token_file.read_text().strip() if args.token_file else None
+    with Client(args.target, timeout=args.timeout, token=token, **tls) as c:
         try:
             if args.action == "health":
                 status = c.health(args.service)
@@ -98,16 +107,25 @@ def _translate_text(c: Client, args: argparse.Namespace) -> int:
     from translator.corpus import read_documents, write_documents
 
     out = []
+    options = {"model": args.model, "beam_size": args.beam, "n_best": args.n_best}
     for doc in read_documents(args.input):
         if args.mode == "document":
-            responses = [c.translate(doc, model=args.model, beam_size=args.beam)]
+            responses = [c.translate(doc, **options)]
         elif args.mode == "stream":
-            responses = list(c.stream(([s] for s in doc), model=args.model, beam_size=args.beam))
+            responses = list(c.stream(([s] for s in doc), **options))
         else:
             responses, context = [], b""
             for sentence in doc:
-                responses.append(c.translate([sentence], context, args.model, args.beam))
+                responses.append(c.translate([sentence], context, **options))
                 context = responses[-1].context
-        out.append([t.text for r in responses for t in r.translations])
+        out.append([_line(t, args.n_best) for r in responses for t in r.translations])
     write_documents(out, args.output)
     return 0
+
+
+def _line(t: Translation, n_best: int) -> str:
+    """A translation as `nmt translate` prints it: its text, or with --n-best, 'text ||| score' tab-separated."""
+    if n_best <= 1:
+        return str(t.text)
+    best = [(t.text, t.score), *((a.text, a.score) for a in t.alternatives)]
+    return "\t".join(f"{text} ||| {score:.4f}" for text, score in best)

@@ -5,7 +5,9 @@
         r = c.translate(["It is so cute!"], context=r.context)   # continues the document
 
 The context blob goes back and forth with the client, so consecutive calls
-may land on different replicas of the same model version.
+may land on different replicas of the same model version. With `token`
+(a server started with `--auth-token-file`), each call carries it as
+`authorization: Bearer <token>` metadata.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Client:
         tls_key: str | None = None,
         server_name: str | None = None,
         timeout: float | None = 60.0,
+        token: str | None = None,
     ) -> None:
         options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
         if tls_ca or tls_cert:
@@ -46,6 +49,7 @@ class Client:
         self.stub = pb_grpc.TranslatorStub(self.channel)
         self.health_stub = health_pb2_grpc.HealthStub(self.channel)
         self.timeout = timeout
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     def __enter__(self) -> Client:
         return self
@@ -66,28 +70,33 @@ class Client:
         max_length: int = 0,
     ) -> pb.TranslateResponse:
         """Translate sentences of one document in order, continuing from `context`."""
-        return self.stub.Translate(
-            _request(sentences, context, model, beam_size, n_best, max_length), timeout=self.timeout
-        )
+        request = _request(sentences, context, model, beam_size, n_best, max_length)
+        return self.stub.Translate(request, timeout=self.timeout, metadata=self.metadata)
 
     def stream(
-        self, chunks: Iterable[Iterable[str]], model: str = "", context: bytes = b"", beam_size: int = 0
+        self,
+        chunks: Iterable[Iterable[str]],
+        model: str = "",
+        context: bytes = b"",
+        beam_size: int = 0,
+        n_best: int = 0,
     ) -> Iterator[pb.TranslateResponse]:
         """A live document: one request per chunk of sentences, one response each."""
 
         def requests() -> Iterator[pb.TranslateRequest]:
             for i, chunk in enumerate(chunks):
                 first = i == 0
-                yield _request(chunk, context if first else b"", model if first else "", beam_size, 0, 0)
+                yield _request(chunk, context if first else b"", model if first else "", beam_size, n_best, 0)
 
-        return self.stub.TranslateStream(requests(), timeout=self.timeout)
+        return self.stub.TranslateStream(requests(), timeout=self.timeout, metadata=self.metadata)
 
     def list_models(self) -> pb.ListModelsResponse:
-        return self.stub.ListModels(pb.ListModelsRequest(), timeout=self.timeout)
+        return self.stub.ListModels(pb.ListModelsRequest(), timeout=self.timeout, metadata=self.metadata)
 
     def health(self, service: str = "") -> str:
         """SERVING, NOT_SERVING, ... as the standard health service reports it."""
-        reply = self.health_stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=self.timeout)
+        request = health_pb2.HealthCheckRequest(service=service)
+        reply = self.health_stub.Check(request, timeout=self.timeout, metadata=self.metadata)
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 

@@ -57,3 +57,19 @@ def test_client_reports_refusals(served: Server, tmp_path: Path, capsys: pytest.
     argv = ["client", "translate", "--target", f"127.0.0.1:{served.port}", "-i", str(tmp_path / "in.txt")]
     assert main([*argv, "--model", "nope"]) == 1
     assert "NOT_FOUND: no model named 'nope'" in capsys.readouterr().err
+
+
+def test_client_n_best_prints_each_alternative_with_its_score(
+    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `nmt translate --n-best` prints them: 'text ||| score', tab-separated, best first (issue 28)."""
+    (tmp_path / "in.txt").write_text("look at that cow .\nit is very cute .\n")
+    argv = ["client", "translate", "--target", f"127.0.0.1:{served.port}", "-i", str(tmp_path / "in.txt")]
+    assert main([*argv, "--beam", "4", "--n-best", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        fields = [f.split(" ||| ") for f in line.split("\t")]
+        assert len(fields) == 3 and all(len(f) == 2 for f in fields)
+        scores = [float(score) for _, score in fields]
+        assert scores == sorted(scores, reverse=True)
