@@ -1,0 +1,268 @@
+"""Hostile-load benchmark: does a quiet bystander stay fast while other clients abuse the server?
+
+    python bench/abuse.py --model runs/bible --data data/bible-en-es/test.en
+
+Starts `nmt serve` on 127.0.0.1 (a separate process; this script never talks
+to anything but loopback) and measures one bystander sending one-sentence
+greedy requests, one at a time:
+
+  1. quiet: nothing else runs;
+  2. under attack, while
+       * 32 slow-reader streams send requests whose replies they never read,
+       * 16 clients send 256-sentence documents (the model's default beam),
+       * 8 clients send beam-16 / n-best-16 requests (16 sentences each,
+         the most `--max-request-work` allows);
+  3. after: the attackers stopped; how long until the quiet speed is back.
+
+It prints the bystander's p50/p99 and failures in each phase, and the
+server's resident memory (VmRSS, sampled every 0.2 s) in each. Every loop is
+bounded twice: in count and in time (`--attack-seconds`, request deadlines).
+Figures depend on the machine; on a 2-core one the attackers' Python shares
+the cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.client import Client  # noqa: E402
+from server.gen import translator_pb2 as pb  # noqa: E402
+from server.gen import translator_pb2_grpc as pb_grpc  # noqa: E402
+
+HOST = "127.0.0.1"  # loopback only: the attack never leaves this machine
+FALLBACK = [
+    "In the beginning God created the heavens and the earth.",
+    "And the earth was without form, and void; and darkness was upon the face of the deep.",
+    "And God said, Let there be light: and there was light.",
+    "And God saw the light, that it was good: and God divided the light from the darkness.",
+]
+
+
+def start_server(model: str, threads: int, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """`nmt serve` on a free loopback port; returns the process and its port (read from its JSON log)."""
+    cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--host", HOST, "--port", "0"]
+    cmd += ["--metrics-port", "0", "--threads", str(threads), *extra]  # INFO logs: one line per RPC
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        event = json.loads(line) if line.startswith("{") else {}
+        if event.get("event") == "started":
+            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+            return proc, int(event["port"])
+    raise RuntimeError(f"server exited with {proc.wait()}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def hardware() -> str:
+    """The CPU's model name (lscpu) and torch's CPU capability: every figure names what it ran on."""
+    import torch
+
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    names = [line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")]
+    cores = len(os.sched_getaffinity(0))
+    return f"{names[0] if names else 'unknown CPU'}, {cores} cores, torch {torch.backends.cpu.get_cpu_capability()}"
+
+
+@dataclass
+class Phase:
+    """The bystander's view of one phase."""
+
+    name: str
+    times: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, object]:
+        ms = [1000 * t for t in self.times] or [float("nan")]
+        return {
+            "phase": self.name,
+            "requests": len(self.times),
+            "failures": len(self.failures),
+            "p50_ms": round(statistics.median(ms), 1),
+            "p99_ms": round(percentile(ms, 99), 1),
+            "max_rss_mb": round(max(self.rss_mb, default=float("nan")), 1),
+        }
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sample_rss(pid: int, phase: Callable[[], Phase], stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        phase().rss_mb.append(rss_mb(pid))
+
+
+def bystander(target: str, sentences: list[str], phase: Phase, count: int, seconds: float) -> None:
+    """`count` one-sentence greedy requests, one at a time, for at most `seconds`."""
+    end = time.monotonic() + seconds
+    with Client(target, timeout=60) as c:
+        for i in range(count):
+            if time.monotonic() > end:
+                break
+            start = time.perf_counter()
+            try:
+                c.translate([sentences[i % len(sentences)]], beam_size=1)
+                phase.times.append(time.perf_counter() - start)
+            except grpc.RpcError as e:
+                phase.failures.append(e.code().name)  # type: ignore[attr-defined]
+
+
+def loop(target: str, stop: threading.Event, request: pb.TranslateRequest, limit: int, errors: list[str]) -> None:
+    """An attacker: `request` again and again until `stop` (which cancels the one in flight), at most `limit` times."""
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.TranslatorStub(channel)
+        for _ in range(limit):
+            if stop.is_set():
+                return
+            call = stub.Translate.future(request, timeout=300)
+            while not call.done():
+                if stop.wait(0.1):
+                    call.cancel()
+                    return
+            if call.exception() is not None:
+                errors.append(call.code().name)
+                stop.wait(0.2)  # refused (per-client limit, queue full): try again a little later
+
+
+def unread_requests(
+    sentences: list[str], stop: threading.Event, ended: threading.Event
+) -> Iterator[pb.TranslateRequest]:
+    """A slow reader's requests: up to 64, then it holds the stream open until it ends."""
+    for _ in range(64):
+        if stop.is_set() or ended.is_set():
+            return
+        yield pb.TranslateRequest(sentences=sentences[:16], options=pb.DecodeOptions(beam_size=4, n_best=4))
+    ended.wait(900)
+
+
+def slow_reader(target: str, stop: threading.Event, sentences: list[str]) -> None:
+    """Streams whose replies are never read; a new one when the server ends one (at most 20)."""
+    options = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]  # a small receive window
+    with grpc.insecure_channel(target, options=options) as channel:
+        stub = pb_grpc.TranslatorStub(channel)
+        for _ in range(20):
+            if stop.is_set():
+                return
+            ended = threading.Event()
+            call = stub.TranslateStream(unread_requests(sentences, stop, ended), timeout=900)
+            call.add_done_callback(lambda _, ended=ended: ended.set())
+            while not ended.wait(0.5) and not stop.is_set():
+                pass
+            ended.set()
+            call.cancel()
+
+
+def attack(target: str, sentences: list[str], stop: threading.Event, errors: list[str]) -> list[threading.Thread]:
+    doc = pb.TranslateRequest(sentences=(sentences * (256 // len(sentences) + 1))[:256])  # the model's default beam
+    wide = pb.TranslateRequest(sentences=sentences[:16], options=pb.DecodeOptions(beam_size=16, n_best=16))
+    threads = [threading.Thread(target=slow_reader, args=(target, stop, sentences)) for _ in range(32)]
+    threads += [threading.Thread(target=loop, args=(target, stop, doc, 1000, errors)) for _ in range(16)]
+    threads += [threading.Thread(target=loop, args=(target, stop, wide, 1000, errors)) for _ in range(8)]
+    for t in threads:
+        t.daemon = True
+        t.start()
+    return threads
+
+
+def recovery(target: str, sentences: list[str], quiet_p99: float, phase: Phase, since: float, seconds: float) -> float:
+    """Seconds from the attack's end (`since`) until five requests in a row are within the quiet p99 (nan: never)."""
+    start, streak = since, 0
+    with Client(target, timeout=60) as c:
+        for i in range(10_000):
+            if time.monotonic() - start > seconds:
+                return float("nan")
+            t0 = time.perf_counter()
+            try:
+                c.translate([sentences[i % len(sentences)]], beam_size=1)
+            except grpc.RpcError as e:
+                phase.failures.append(e.code().name)  # type: ignore[attr-defined]
+                streak = 0
+                continue
+            took = time.perf_counter() - t0
+            phase.times.append(took)
+            streak = streak + 1 if took <= quiet_p99 else 0
+            if streak == 5:
+                return time.monotonic() - start
+    return float("nan")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="runs/bible", help="run directory or checkpoint")
+    p.add_argument("--data", default="data/bible-en-es/test.en", help="source sentences, one per line")
+    p.add_argument("--requests", type=int, default=100, help="bystander requests per phase")
+    p.add_argument("--attack-seconds", type=float, default=120.0, help="longest the attack phase may last")
+    p.add_argument("--threads", type=int, default=2, help="server torch threads")
+    p.add_argument("--server-flag", action="append", default=[], help="extra `nmt serve` flag (repeatable)")
+    p.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = p.parse_args()
+    print(f"hardware: {hardware()}")
+    data = Path(args.data)
+    lines = [s for s in data.read_text(encoding="utf-8").splitlines() if s.strip()] if data.exists() else FALLBACK
+    sentences = [s for s in lines if 8 <= len(s.split()) <= 30][:500] or lines
+    flags = [f if f.startswith("--") else f"--{f}" for f in args.server_flag]
+    proc, port = start_server(args.model, args.threads, flags)
+    target = f"{HOST}:{port}"
+    phases = [Phase("quiet"), Phase("under attack"), Phase("after")]
+    current = [phases[0]]
+    sampling = threading.Event()
+    threading.Thread(target=sample_rss, args=(proc.pid, lambda: current[0], sampling), daemon=True).start()
+    try:
+        bystander(target, sentences, Phase("warm-up"), 5, 60)
+        bystander(target, sentences, phases[0], args.requests, args.attack_seconds)
+        stop, errors = threading.Event(), []
+        current[0] = phases[1]
+        threads = attack(target, sentences, stop, errors)
+        time.sleep(min(10.0, args.attack_seconds / 4))  # the attackers fill the server first
+        bystander(target, sentences, phases[1], args.requests, args.attack_seconds)
+        stop.set()
+        stopped = time.monotonic()
+        current[0] = phases[2]
+        for t in threads:
+            t.join(timeout=max(1.0, stopped + 30 - time.monotonic()))
+        quiet_p99 = percentile(phases[0].times, 99)
+        back = recovery(target, sentences, quiet_p99, phases[2], stopped, 60.0)
+        bystander(target, sentences, phases[2], args.requests, args.attack_seconds)
+    finally:
+        sampling.set()
+        proc.terminate()
+        proc.wait(timeout=60)
+    rows = [ph.row() for ph in phases]
+    print("| phase | bystander requests | failures | p50 ms | p99 ms | server RSS max MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print("| " + " | ".join(str(v) for v in r.values()) + " |")
+    ratio = float(rows[1]["p99_ms"]) / float(rows[0]["p99_ms"])  # type: ignore[arg-type]
+    print(f"p99 under attack / quiet p99: {ratio:.2f}; quiet speed back {back:.1f} s after the attack stopped")
+    refused = {code: errors.count(code) for code in sorted(set(errors))}
+    print(f"attackers' refusals: {refused}")
+    if args.json:
+        print(json.dumps({"phases": rows, "p99_ratio": ratio, "recovery_s": back, "attacker_errors": refused}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
