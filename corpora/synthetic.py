@@ -13,16 +13,21 @@ can do no better than chance on the gender; a model that carries the
 document context can be right every time.
 
 `nmt prepare synthetic-pronouns --out DIR` writes `{train,dev,test}.{en,es,doc}`
-and `test.contrastive.jsonl` (ContraPro-style items for `nmt score`).
+and `test.contrastive.jsonl` (ContraPro-style items for `nmt score`). Dev and test
+are drawn first and no training document is, word for word on its source side,
+one of theirs: a colliding training document is drawn again (`draw_unseen`), so a
+held-out score is never a score on training documents.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from translator.corpus import Document, write_parallel
 
@@ -80,33 +85,72 @@ class PronounDocument:
     kind: str
 
 
+Sources = tuple[str, ...]  # a document's source side: what "word for word the same document" compares
+MAX_REDRAWS = 10_000
+
+
 def make_documents(
-    n: int, seed: int = 0, prefix: str = "doc", nouns: Sequence[str] | None = None
+    n: int,
+    seed: int = 0,
+    prefix: str = "doc",
+    nouns: Sequence[str] | None = None,
+    exclude: Collection[Sources] = frozenset(),
 ) -> list[PronounDocument]:
-    """`n` documents, half with the noun one sentence back, half two; `nouns` limits the choice (tests)."""
+    """`n` documents, half with the noun one sentence back, half two; `nouns` limits the choice (tests).
+
+    A document whose source side is in `exclude` is drawn again (`draw_unseen`).
+    """
     rng = random.Random(seed)
     choices = sorted(nouns or NOUNS)
-    out = []
-    for i in range(n):
-        noun = rng.choice(choices)
-        es_noun, feminine = NOUNS[noun]
-        en_intro, es_intro, dets = rng.choice(INTRODUCTIONS)
-        kind, en_last, es_masc, es_fem = rng.choice(ENDINGS)
-        sources = [en_intro.format(n=noun)]
-        targets = [es_intro.format(det=dets[feminine], n=es_noun)]
-        distance = 1 + i % 2
-        if distance == 2:
-            en_fill, es_fill = rng.choice(FILLERS)
-            sources.append(en_fill)
-            targets.append(es_fill)
-        sources.append(en_last)
-        targets.append(es_fem if feminine else es_masc)
-        doc = Document(f"{prefix}{i}", tuple(sources), tuple(targets))
-        out.append(PronounDocument(doc, es_masc if feminine else es_fem, distance, kind))
-    return out
+    return [
+        draw_unseen(partial(_document, i=i, doc_id=f"{prefix}{i}", choices=choices), rng, f"{seed}/{i}", exclude)
+        for i in range(n)
+    ]
 
 
-Generator = Callable[[int, int, str], list[PronounDocument]]  # (documents, seed, id prefix) -> documents
+def _document(rng: random.Random, i: int, doc_id: str, choices: Sequence[str]) -> PronounDocument:
+    """The `i`-th document's random parts (the draws in the order the seed has always made them)."""
+    noun = rng.choice(choices)
+    es_noun, feminine = NOUNS[noun]
+    en_intro, es_intro, dets = rng.choice(INTRODUCTIONS)
+    kind, en_last, es_masc, es_fem = rng.choice(ENDINGS)
+    sources = [en_intro.format(n=noun)]
+    targets = [es_intro.format(det=dets[feminine], n=es_noun)]
+    distance = 1 + i % 2
+    if distance == 2:
+        en_fill, es_fill = rng.choice(FILLERS)
+        sources.append(en_fill)
+        targets.append(es_fill)
+    sources.append(en_last)
+    targets.append(es_fem if feminine else es_masc)
+    doc = Document(doc_id, tuple(sources), tuple(targets))
+    return PronounDocument(doc, es_masc if feminine else es_fem, distance, kind)
+
+
+def draw_unseen(
+    draw: Callable[[random.Random], PronounDocument], rng: random.Random, key: str, exclude: Collection[Sources]
+) -> PronounDocument:
+    """`draw(rng)`, drawn again while its source side is in `exclude` (documents held out of training).
+
+    The draws again come from a generator of their own, seeded by `key` (the seed and the document's
+    index), so the documents after a collision are the ones the seed gives without `exclude`: only the
+    colliding documents change, and the corpus stays deterministic for its seed.
+    """
+    doc = draw(rng)
+    retry = random.Random(key)
+    for _ in range(MAX_REDRAWS):
+        if doc.document.sources not in exclude:
+            return doc
+        doc = draw(retry)
+    raise ValueError(f"document {key}: every draw is a held-out document (the generator's space is exhausted)")
+
+
+class Generator(Protocol):
+    """(documents, seed, id prefix, source sides to avoid) -> documents: `make_documents`, `make_stories`."""
+
+    def __call__(
+        self, n: int, seed: int, prefix: str, *, exclude: Collection[Sources] = frozenset()
+    ) -> list[PronounDocument]: ...
 
 
 def contrastive_item(doc: PronounDocument) -> dict[str, object]:
@@ -124,21 +168,32 @@ def contrastive_item(doc: PronounDocument) -> dict[str, object]:
 
 
 def build_synthetic_corpus(
-    out: str | Path, train_docs: int = 20_000, seed: int = 1, make: Generator = make_documents
+    out: str | Path,
+    train_docs: int = 20_000,
+    seed: int = 1,
+    make: Generator = make_documents,
+    held_out: Iterable[Sources] = (),
 ) -> dict[str, int]:
     """Write the corpus (train / dev / test from different seeds) and the test set's contrastive items.
 
-    `make` generates the documents (`corpora.stories.make_stories` for the varied stories).
+    `make` generates the documents (`corpora.stories.make_stories` for the varied stories). Dev and
+    test are drawn first, with the seeds they always had; then training, redrawing any document whose
+    source side is a dev or test document or one of `held_out` (other evaluation sets, such as the
+    stories' README set), so that no held-out document is a training document word for word.
     """
     out = Path(out)
-    sizes = {"train": train_docs, "dev": 500, "test": 1000}
+    splits = {"dev": make(500, seed * 1000 + 1, "dev-"), "test": make(1000, seed * 1000 + 2, "test-")}
+    unseen = {d.document.sources for docs in splits.values() for d in docs} | set(held_out)
+    splits = {"train": make(train_docs, seed * 1000, "train-", exclude=unseen), **splits}
     counts = {}
-    for offset, (split, n) in enumerate(sizes.items()):
-        docs = make(n, seed * 1000 + offset, f"{split}-")
+    for split, docs in splits.items():
         write_parallel(out / split, "en", "es", [d.document for d in docs])
         counts[f"{split}_sentences"] = sum(len(d.document.sources) for d in docs)
-        if split == "test":
-            lines = [json.dumps(contrastive_item(d), ensure_ascii=False) for d in docs]
-            (out / "test.contrastive.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            counts["contrastive_items"] = len(lines)
+    write_contrastive(out / "test.contrastive.jsonl", [contrastive_item(d) for d in splits["test"]])
+    counts["contrastive_items"] = len(splits["test"])
     return counts
+
+
+def write_contrastive(path: Path, items: Sequence[dict[str, object]]) -> None:
+    """JSON lines that `nmt score --contrastive` reads."""
+    path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 from pathlib import Path
 
-from corpora.stories import ENDINGS, FILLERS, NOUNS, make_stories
+from corpora.stories import (
+    ENDINGS,
+    FILLERS,
+    INTRODUCTIONS,
+    NOUNS,
+    RESERVED,
+    RESERVED_ENDINGS,
+    RESERVED_FILLERS,
+    RESERVED_INTRODUCTIONS,
+    RESERVED_NOUNS,
+    heldout_shape_twins,
+    make_stories,
+)
+from evaluation.scoring import load_contrastive
 from nmt.cli import main
+from tests.corpora.twins import assert_context_blind_scores_half
 from translator.corpus import read_corpus
 
 
@@ -77,3 +92,92 @@ def test_the_readme_example_is_asked_of_every_noun(tmp_path: Path) -> None:
         assert item["ref"] == ("¡Es muy linda!" if feminine else "¡Es muy lindo!")
         assert item["kind"] == ("feminine" if feminine else "masculine")
     assert {i["kind"] for i in items} == {"feminine", "masculine"}
+
+
+def _sources(path: Path) -> list[tuple[str, ...]]:
+    return [d.sources for d in read_corpus(path, "en", "es")]
+
+
+def _item_sources(path: Path) -> list[tuple[str, ...]]:
+    return [(*i.context_src, i.src) for i in load_contrastive(path)]
+
+
+def test_no_held_out_story_is_a_training_story(tmp_path: Path) -> None:
+    """The recipe's stories (3,000, seed 1): dev, test, the README set and the held-out shape are
+    none of them a training document word for word (before the dedup: 15 dev, 33 test and 4 README
+    documents were), and dev and test are still the documents their seeds always gave."""
+    assert main(["prepare", "synthetic-stories", "--docs", "3000", "--out", str(tmp_path)]) == 0
+    train = set(_sources(tmp_path / "train"))
+    assert len(_sources(tmp_path / "train")) == 3000
+    for held_out in (
+        _sources(tmp_path / "dev"),
+        _sources(tmp_path / "test"),
+        _item_sources(tmp_path / "readme.contrastive.jsonl"),
+        _sources(tmp_path / "heldout_shape"),
+    ):
+        assert held_out and not train & set(held_out)
+    assert _sources(tmp_path / "test") == [s.document.sources for s in make_stories(1000, 1002, "test-")]
+
+
+def test_a_training_story_that_is_held_out_is_drawn_again_and_no_other_changes() -> None:
+    free = make_stories(300, seed=7)
+    held_out = {free[i].document.sources for i in (3, 100, 299)}
+    dedup = make_stories(300, seed=7, exclude=held_out)
+    assert dedup == make_stories(300, seed=7, exclude=held_out)  # deterministic for a seed
+    changed = [i for i, (a, b) in enumerate(zip(free, dedup, strict=True)) if a != b]
+    assert changed == [3, 100, 299]
+    assert not held_out & {s.document.sources for s in dedup}
+    assert [s.distance for s in dedup] == [s.distance for s in free]  # redrawn at the same distance
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _training_vocabulary() -> tuple[set[str], set[str]]:
+    """Every word and every sentence template any training story can have, whatever the seed."""
+    sentences = {s for intro in INTRODUCTIONS for s in intro[:2]} | {s for pair in FILLERS for s in pair}
+    sentences |= {s for ending in ENDINGS for s in ending[1:]}
+    words = {w for s in sentences for w in _words(s)}
+    words |= {w for english, (spanish, _) in NOUNS.items() for w in _words(f"{english} {spanish}")}
+    words |= {w for _, _, det, adj in INTRODUCTIONS for w in _words(" ".join(det + (adj or ())))}
+    return words, sentences
+
+
+def test_no_reserved_word_or_template_occurs_in_training() -> None:
+    """The held-out shape's things, verbs, adjectives and people are words of no training piece, its
+    introductions, fillers and endings no training sentence, and the recipe's stories hold none of them."""
+    words, sentences = _training_vocabulary()
+    reserved_nouns = {w for english, (spanish, _) in RESERVED_NOUNS.items() for w in (english, spanish)}
+    assert not (reserved_nouns | RESERVED) & words
+    reserved = [*RESERVED_INTRODUCTIONS, *RESERVED_FILLERS, *RESERVED_ENDINGS]
+    assert not {s for piece in reserved for s in piece if isinstance(s, str)} & sentences
+    for piece in reserved:  # every reserved sentence has a reserved word: none is a training sentence in disguise
+        english = piece[1] if piece in RESERVED_ENDINGS else piece[0]
+        assert isinstance(english, str) and (_words(english) & RESERVED or "{n}" in english), piece
+    train = make_stories(3000, seed=1000)  # the recipe's training stories (seed 1, offset 0)
+    assert not {w for s in train for text in s.document.sources + s.document.targets for w in _words(text)} & (
+        reserved_nouns | RESERVED
+    )
+
+
+def test_the_heldout_shape_twins_differ_in_the_thing_alone(tmp_path: Path) -> None:
+    """heldout_shape.contrastive.jsonl: 500 twin pairs of reserved pieces; a context-blind model scores 50%."""
+    assert main(["prepare", "synthetic-stories", "--docs", "3", "--out", str(tmp_path)]) == 0
+    items = load_contrastive(tmp_path / "heldout_shape.contrastive.jsonl")
+    assert len(items) == 1000 and len(_sources(tmp_path / "heldout_shape")) == 1000
+    assert len({i.pair for i in items}) == 500
+    gender = {spanish: feminine for spanish, feminine in RESERVED_NOUNS.values()}
+    for masculine, feminine in zip(items[::2], items[1::2], strict=True):
+        assert masculine.pair == feminine.pair and masculine.src == feminine.src
+        assert (
+            masculine.context_src[1:] == feminine.context_src[1:] and len(masculine.context_src) == masculine.distance
+        )
+        assert masculine.context_src[0] != feminine.context_src[0]
+        assert (masculine.ref, masculine.contrastive) == (feminine.contrastive[0], (feminine.ref,))
+        nouns = [(_words(i.context_tgt[0]) & set(gender)).pop() for i in (masculine, feminine)]
+        assert [gender[n] for n in nouns] == [False, True]
+        assert masculine.src in {e[1] for e in RESERVED_ENDINGS}
+    assert collections.Counter(i.distance for i in items) == {1: 334, 2: 334, 3: 332}
+    assert_context_blind_scores_half(items)
+    assert heldout_shape_twins(20, seed=5) == heldout_shape_twins(20, seed=5) != heldout_shape_twins(20, seed=6)

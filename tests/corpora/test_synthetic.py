@@ -90,3 +90,16 @@ def load_items(raw: list[dict[str, object]], tmp_path: Path) -> list[Contrastive
     path = tmp_path / "items.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in raw), encoding="utf-8")
     return load_contrastive(path)
+
+
+def test_no_dev_or_test_document_is_a_training_document(tmp_path: Path) -> None:
+    """With the default 20,000 training documents the generator's whole space (2,048 documents) was in
+    training, and 999 of the 1,000 test documents were training documents word for word; now none is."""
+    build_synthetic_corpus(tmp_path, train_docs=20_000, seed=1)
+    train = {d.sources for d in read_corpus(tmp_path / "train", "en", "es")}
+    for split in ("dev", "test"):
+        assert not train & {d.sources for d in read_corpus(tmp_path / split, "en", "es")}
+    assert [d.sources for d in read_corpus(tmp_path / "test", "en", "es")] == [
+        d.document.sources for d in make_documents(1000, 1002, "test-")
+    ]  # the test set is the one the seed always gave; training documents were drawn again
+    assert not train & {d.document.sources for d in make_documents(200, seed=5, exclude=train)}
