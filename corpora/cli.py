@@ -129,5 +129,9 @@ CORPORA: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, object]]]
         _synthetic,
     ),
     "synthetic-stories": ("the same rule in varied short stories (50 nouns, people in between, many verbs)", _stories),
+    "natural-twins": (  # one row, its import lazy like the builders above (corpora/natural.py)
+        "hand-written everyday documents in twin pairs (+ natural-twins.contrastive.jsonl): a test no generator wrote",
+        lambda args: __import__("corpora.natural").natural.prepare(args),
+    ),
     "mix": ("--data's train split plus each --also's (dev/test: --data's)", _mix),
 }
