@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from translator.config import UsageError
+
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `prepare` on the `nmt` parser."""
@@ -98,13 +100,13 @@ def _mix(args: argparse.Namespace) -> dict[str, object]:
     from corpora.mix import build_mix
 
     if not args.also:
-        raise ValueError("nmt prepare mix: needs at least one --also (a corpus to add to --data's)")
+        raise UsageError("nmt prepare mix: needs at least one --also (a corpus to add to --data's)")
     return dict(build_mix(_data(args), args.also, args.out))
 
 
 def _data(args: argparse.Namespace) -> Path:
     if args.data is None:
-        raise ValueError(f"nmt prepare {args.corpus}: needs --data, the corpus to start from")
+        raise UsageError(f"nmt prepare {args.corpus}: needs --data, the corpus to start from")
     return Path(args.data)
 
 
