@@ -14,10 +14,12 @@ greedy requests, one at a time:
          the most `--max-request-work` allows);
   3. after: the attackers stopped; how long until the quiet speed is back.
 
-It prints the bystander's p50/p99 and failures in each phase, and the
-server's resident memory (VmRSS, sampled every 0.2 s) in each. Every loop is
-bounded twice: in count and in time (`--attack-seconds`, request deadlines).
-Figures depend on the machine; on a 2-core one the attackers' Python shares
+The attackers run in a process of their own (threads there), so their
+Python does not hold the bystander's interpreter lock. It prints the
+bystander's p50/p99 and failures in each phase, and the server's resident
+memory (VmRSS, sampled every 0.2 s) in each. Every loop is bounded twice: in
+count and in time (`--attack-seconds`, request deadlines). Figures depend on
+the machine; on a 2-core one the attackers' and the bystander's Python share
 the cores with the server.
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -34,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -130,11 +134,11 @@ def bystander(target: str, sentences: list[str], phase: Phase, count: int, secon
                 phase.failures.append(e.code().name)  # type: ignore[attr-defined]
 
 
-def loop(target: str, stop: threading.Event, request: pb.TranslateRequest, limit: int, errors: list[str]) -> None:
-    """An attacker: `request` again and again until `stop` (which cancels the one in flight), at most `limit` times."""
+def loop(target: str, stop: threading.Event, request: pb.TranslateRequest, label: str, outcomes: list[str]) -> None:
+    """An attacker: `request` again and again until `stop` (which cancels the one in flight), at most 1,000 times."""
     with grpc.insecure_channel(target) as channel:
         stub = pb_grpc.TranslatorStub(channel)
-        for _ in range(limit):
+        for _ in range(1000):
             if stop.is_set():
                 return
             call = stub.Translate.future(request, timeout=300)
@@ -142,8 +146,8 @@ def loop(target: str, stop: threading.Event, request: pb.TranslateRequest, limit
                 if stop.wait(0.1):
                     call.cancel()
                     return
+            outcomes.append(f"{label} {call.code().name}")
             if call.exception() is not None:
-                errors.append(call.code().name)
                 stop.wait(0.2)  # refused (per-client limit, queue full): try again a little later
 
 
@@ -158,7 +162,7 @@ def unread_requests(
     ended.wait(900)
 
 
-def slow_reader(target: str, stop: threading.Event, sentences: list[str]) -> None:
+def slow_reader(target: str, stop: threading.Event, sentences: list[str], outcomes: list[str]) -> None:
     """Streams whose replies are never read; a new one when the server ends one (at most 20)."""
     options = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]  # a small receive window
     with grpc.insecure_channel(target, options=options) as channel:
@@ -171,20 +175,38 @@ def slow_reader(target: str, stop: threading.Event, sentences: list[str]) -> Non
             call.add_done_callback(lambda _, ended=ended: ended.set())
             while not ended.wait(0.5) and not stop.is_set():
                 pass
+            outcomes.append(f"slow reader {call.code().name if call.done() else 'still held'}")
             ended.set()
             call.cancel()
 
 
-def attack(target: str, sentences: list[str], stop: threading.Event, errors: list[str]) -> list[threading.Thread]:
+def attack(target: str, sentences: list[str], stop: threading.Event, outcomes: list[str]) -> list[threading.Thread]:
     doc = pb.TranslateRequest(sentences=(sentences * (256 // len(sentences) + 1))[:256])  # the model's default beam
     wide = pb.TranslateRequest(sentences=sentences[:16], options=pb.DecodeOptions(beam_size=16, n_best=16))
-    threads = [threading.Thread(target=slow_reader, args=(target, stop, sentences)) for _ in range(32)]
-    threads += [threading.Thread(target=loop, args=(target, stop, doc, 1000, errors)) for _ in range(16)]
-    threads += [threading.Thread(target=loop, args=(target, stop, wide, 1000, errors)) for _ in range(8)]
+    threads = [threading.Thread(target=slow_reader, args=(target, stop, sentences, outcomes)) for _ in range(32)]
+    threads += [
+        threading.Thread(target=loop, args=(target, stop, doc, "256-sentence doc", outcomes)) for _ in range(16)
+    ]
+    threads += [
+        threading.Thread(target=loop, args=(target, stop, wide, "beam-16 n-best-16", outcomes)) for _ in range(8)
+    ]
     for t in threads:
         t.daemon = True
         t.start()
     return threads
+
+
+def attack_process(target: str, sentences: list[str], stop: Any, results: Any, seconds: float) -> None:
+    """The attack, in a process of its own, until `stop` (at most `seconds` + 60 s); its refusals go to `results`."""
+    errors: list[str] = []
+    halt = threading.Event()
+    threads = attack(target, sentences, halt, errors)
+    stop.wait(seconds + 60)
+    halt.set()
+    end = time.monotonic() + 30
+    for t in threads:
+        t.join(timeout=max(0.1, end - time.monotonic()))
+    results.put(errors)
 
 
 def recovery(target: str, sentences: list[str], quiet_p99: float, phase: Phase, since: float, seconds: float) -> float:
@@ -233,16 +255,18 @@ def main() -> int:
     try:
         bystander(target, sentences, Phase("warm-up"), 5, 60)
         bystander(target, sentences, phases[0], args.requests, args.attack_seconds)
-        stop, errors = threading.Event(), []
+        spawn = multiprocessing.get_context("spawn")  # gRPC in a forked child can hang; the bystander has a channel
+        stop, results = spawn.Event(), spawn.Queue()
+        attacker = spawn.Process(target=attack_process, args=(target, sentences, stop, results, args.attack_seconds))
         current[0] = phases[1]
-        threads = attack(target, sentences, stop, errors)
+        attacker.start()  # its own process: the attackers' Python does not share the bystander's interpreter lock
         time.sleep(min(10.0, args.attack_seconds / 4))  # the attackers fill the server first
         bystander(target, sentences, phases[1], args.requests, args.attack_seconds)
         stop.set()
         stopped = time.monotonic()
         current[0] = phases[2]
-        for t in threads:
-            t.join(timeout=max(1.0, stopped + 30 - time.monotonic()))
+        errors = results.get(timeout=60)
+        attacker.join(timeout=30)
         quiet_p99 = percentile(phases[0].times, 99)
         back = recovery(target, sentences, quiet_p99, phases[2], stopped, 60.0)
         bystander(target, sentences, phases[2], args.requests, args.attack_seconds)
@@ -257,10 +281,10 @@ def main() -> int:
         print("| " + " | ".join(str(v) for v in r.values()) + " |")
     ratio = float(rows[1]["p99_ms"]) / float(rows[0]["p99_ms"])  # type: ignore[arg-type]
     print(f"p99 under attack / quiet p99: {ratio:.2f}; quiet speed back {back:.1f} s after the attack stopped")
-    refused = {code: errors.count(code) for code in sorted(set(errors))}
-    print(f"attackers' refusals: {refused}")
+    refused = {outcome: errors.count(outcome) for outcome in sorted(set(errors))}
+    print(f"attackers' calls, by how they ended: {refused}")
     if args.json:
-        print(json.dumps({"phases": rows, "p99_ratio": ratio, "recovery_s": back, "attacker_errors": refused}))
+        print(json.dumps({"phases": rows, "p99_ratio": ratio, "recovery_s": back, "attacker_outcomes": refused}))
     return 0
 
 
