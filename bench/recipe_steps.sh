@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Which recipe choice slows learning at the reference size? Trains ours for a fixed number of steps
-# once per change, then prints each run's dev NLL and greedy dev BLEU (docs/benchmark.md).
+# once per change, then prints each run's dev NLL and greedy dev BLEU (docs/history/benchmark-2026-11.md).
 # Needs the SentencePiece model that bench/compare_opennmt.sh made (or any: SPM=...).
-#   bench/recipe_steps.sh                      # the five runs of docs/benchmark.md (~1 hour)
+#   bench/recipe_steps.sh                      # the five runs of docs/history/benchmark-2026-11.md (~1 hour)
 #   STEPS=50 bench/recipe_steps.sh             # a quick look
 #   SIZE=default bench/recipe_steps.sh base untied   # some runs, at configs/bible.yaml's own size
 set -euo pipefail
