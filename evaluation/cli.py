@@ -41,7 +41,7 @@ def add_cxmi(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "cxmi",
         help="how much the document context raises the reference's probability (CXMI, with 95%% intervals)",
         description="Force each document's references through the model in order and compare every token's "
-        "log-probability with its true context against two controls: the reset context (as --context none) and "
+        "log-probability with its true context against two controls: the reset context (as --sentence-level) and "
         "a random other document's context after as many sentences. Prints a table, then one JSON line.",
     )
     p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
