@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from pathlib import Path
 
 import grpc
@@ -92,3 +93,26 @@ def test_a_token_file_with_short_or_no_tokens_stops_startup(tmp_path: Path) -> N
         read_tokens(str(tmp_path / "short"))
     with pytest.raises(ValueError, match="no token"):
         read_tokens(str(tmp_path / "empty"))
+
+
+def test_a_token_names_the_client_for_the_per_client_limit(
+    start_server: StartServer, trained_run: Path, token_file: Path
+) -> None:
+    """With tokens, two connections presenting the same token are one client; another token is another."""
+    server = start_server(model=[f"authpc={trained_run}"], auth_token_file=str(token_file), max_client_requests=1)
+    address = f"127.0.0.1:{server.port}"
+    first, second = (pb_grpc.TranslatorStub(grpc.insecure_channel(address)) for _ in range(2))
+    as_ = [(("authorization", f"Bearer {t}"),) for t in TOKENS]
+    long = first.Translate.future(
+        pb.TranslateRequest(sentences=["look at that cow ."] * 250), timeout=120, metadata=as_[0]
+    )
+    deadline = time.monotonic() + 30
+    while not server.batcher.depth and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        with pytest.raises(grpc.RpcError) as info:
+            second.Translate(pb.TranslateRequest(sentences=["look at that dog ."]), timeout=30, metadata=as_[0])
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+        assert second.Translate(pb.TranslateRequest(sentences=["look at that dog ."]), timeout=60, metadata=as_[1])
+    finally:
+        long.cancel()

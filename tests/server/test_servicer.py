@@ -350,3 +350,24 @@ def test_a_slow_reader_is_cancelled_and_frees_its_slot(start_server: StartServer
     finally:
         release.set()
         stream.cancel()
+
+
+def test_a_client_is_its_connection_for_the_per_client_limit(start_server: StartServer, trained_run: Path) -> None:
+    """--max-client-requests counts per connection (without tokens): a second call on the same channel is refused
+    while the first runs; another connection is not affected."""
+    server = start_server(model=[f"pc={trained_run}"], max_client_requests=1)
+    address = f"127.0.0.1:{server.port}"
+    busy = pb_grpc.TranslatorStub(grpc.insecure_channel(address))
+    own_connection = [("grpc.use_local_subchannel_pool", 1)]  # channels in one process share a connection otherwise
+    other = pb_grpc.TranslatorStub(grpc.insecure_channel(address, options=own_connection))
+    long = busy.Translate.future(request(["look at that cow ."] * 250), timeout=120)
+    deadline = time.monotonic() + 30
+    while not server.batcher.depth and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        with pytest.raises(grpc.RpcError) as info:
+            busy.Translate(request(["look at that dog ."]), timeout=30)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "this client" in info.value.details()  # type: ignore[attr-defined]
+        assert other.Translate(request(["look at that dog ."]), timeout=60).translations
+    finally:
+        long.cancel()
