@@ -96,6 +96,7 @@ class Job:
     enqueued_at: float = field(default_factory=time.monotonic)  # when its next sentence became ready
     enqueued_step: int = 0  # the batcher's step count when queued
     started_step: int = -1  # the step count when its first sentence joined a search (-1: not yet)
+    in_reserve: bool = False  # its sentence in a search was admitted from the newcomers' reserve
     cancelled: bool = False
     pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
     given_context: bool = field(init=False)  # started from a client's context (which may be forged)
@@ -290,14 +291,22 @@ class Batcher:
                 break
             del self._served[oldest]
 
-    def _newcomer(self, job: Job, busy: set[str], rows: int) -> bool:
+    def _newcomer(self, job: Job, busy: set[str], reserved: int) -> bool:
         """May `job` take the reserve: a narrow first sentence of a client with nothing running, and room left."""
         narrow = job.rows <= max(1, self.reserve // 4)
-        room = rows + job.rows <= self.max_batch_rows + self.reserve
+        room = reserved + job.rows <= self.reserve
         return narrow and room and not job.continuing and job.client not in busy
 
-    def _rows(self) -> int:
-        return sum(len(r.search) * r.search.decode.beam_size for r in self._running.values())
+    def _rows(self) -> tuple[int, int]:
+        """Beam rows of the running sentences: admitted within `max_batch_rows`, and from the reserve."""
+        rows, reserved = 0, 0
+        for running in self._running.values():
+            for job in running.search.docs:
+                if job.in_reserve:
+                    reserved += job.rows
+                else:
+                    rows += job.rows
+        return rows, reserved
 
     def _take_admissible(self) -> list[Job]:
         """Queued jobs that fit, least-served client first, then oldest; admitted in groups.
@@ -313,7 +322,7 @@ class Batcher:
         groups: dict[SearchKey, list[Job]] = collections.defaultdict(list)
         free: dict[SearchKey, int] = {}
         busy = {job.client for r in self._running.values() for job in r.search.docs}
-        rows, held = self._rows(), False
+        (rows, reserved), held, from_reserve = self._rows(), False, set()
         for job in order:
             key = job.key
             if key not in free:
@@ -321,12 +330,16 @@ class Batcher:
                 free[key] = self.max_batch_size - (len(running.search) if running else 0)
             if len(groups[key]) >= free[key]:
                 continue  # its search has no room for another sentence, whatever the rows
-            if not rows or (not held and rows + job.rows <= self.max_batch_rows) or self._newcomer(job, busy, rows):
+            if not rows + reserved or (not held and rows + job.rows <= self.max_batch_rows):
                 rows += job.rows
-                busy.add(job.client)
-                groups[key].append(job)
+            elif self._newcomer(job, busy, reserved):  # held or not: the reserve is the newcomers' own
+                reserved += job.rows
+                from_reserve.add(job)
             else:
                 held = True  # the rows that free up are this job's: nobody behind it takes them
+                continue
+            busy.add(job.client)
+            groups[key].append(job)
         taken = []
         for key, group in groups.items():
             if not group:
@@ -338,6 +351,7 @@ class Batcher:
                 taken += group
         for job in taken:
             self._queue.remove(job)
+            job.in_reserve = job in from_reserve
         return taken
 
     def _drop_dead(self) -> None:
@@ -477,7 +491,7 @@ class Batcher:
         if not more:
             self._finish(job, result=(job.results, job.context))
             return False
-        job.enqueued_step, job.enqueued_at = self._steps, time.monotonic()
+        job.enqueued_step, job.enqueued_at, job.in_reserve = self._steps, time.monotonic(), False
         return True
 
     def _finish(self, job: Job, result: Result | None = None, error: BaseException | None = None) -> None:
