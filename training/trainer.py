@@ -438,7 +438,7 @@ def _check_replicas(run: Run) -> None:
 
 
 def _shared_store(cfg: Config, resume: Checkpoint | None, dist: distributed.Dist, out_dir: Path) -> TokenStore:
-    """Rank 0 finds, checks or builds the binarized corpus (training/store.py); then every rank maps it.
+    """Rank 0 finds, checks or builds the binarized corpus (training/binarize.py); then every rank maps it.
 
     Rank 0 also clears temp files a killed run left (a half-written checkpoint) before anything is written.
     On resume the corpus must be the checkpoint's (its fingerprint), and an existing store is reused as is.
