@@ -318,6 +318,8 @@ class Batcher:
         `max_batch_size`, or all it has room for) or the oldest has waited
         `ADMIT_AFTER_STEPS` steps; an idle one takes them at once.
         """
+        if not self._queue:
+            return []  # the common case between admissions: nothing to sort or count
         order = sorted(self._queue, key=lambda j: (self._served.get(j.client, 0.0), j.enqueued_at))
         groups: dict[SearchKey, list[Job]] = collections.defaultdict(list)
         free: dict[SearchKey, int] = {}
@@ -421,7 +423,10 @@ class Batcher:
         """
         for key in [k for k, r in self._running.items() if not len(r.search)]:
             del self._running[key]  # a search whose first sentences failed to start
-        if self._running:
+        if len(self._running) == 1:
+            [(key, running)] = self._running.items()
+            self._step(key, running)
+        elif self._running:
             key = min(self._running, key=self._priority)
             self._step(key, self._running[key])
 
@@ -433,7 +438,8 @@ class Batcher:
     def _step(self, key: SearchKey, running: _Running) -> None:
         """One decoding step of one search; finished sentences complete their jobs or queue their next."""
         live, start = len(running.search), time.perf_counter()
-        clients = [job.client for job in running.search.docs]
+        shared = len(self._client_jobs) > 1  # one client alone: its count matters to nobody (a newcomer takes it)
+        clients = [job.client for job in running.search.docs] if shared else []
         try:
             done = running.search.step()
         except Exception as e:
@@ -442,7 +448,8 @@ class Batcher:
             return
         self._steps += 1
         running.last_step = self._steps
-        self._charge(clients, running.search.decode.beam_size)
+        if clients:
+            self._charge(clients, running.search.decode.beam_size)
         stats = BatchStats(live, len(done), time.perf_counter() - start, running.model.name)
         stats.rows = live * running.search.decode.beam_size
         self._on_batch(stats)
