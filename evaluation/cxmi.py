@@ -102,8 +102,8 @@ def force_with_controls(
     after: dict[tuple[int, int], DocState] = {}  # (doc, pos) -> the context that sentence leaves
     scores: dict[tuple[int, int], SentenceScores] = {}
 
-    def true_pass(rows: list[tuple[int, int]], ctx: DocState | None) -> tuple[list[None], DocState | None]:
-        forced = _force(translator, docs, rows, ctx)
+    def true_pass(rows: list[tuple[int, int]], doc_state: DocState | None) -> tuple[list[None], DocState | None]:
+        forced = _force(translator, docs, rows, doc_state)
         for r, (d, pos) in enumerate(rows):
             pieces = [*translator.tokenizer.pieces(docs[d].targets[pos]), "</s>"]
             n = int(forced.mask[r].sum())
@@ -135,8 +135,8 @@ def force_with_controls(
         contexts: dict[str, DocState | None] = {"reset": None, "random": None}
         if translator.model.uses_context:
             contexts["random"] = DocState.cat([partner_context(d, pos) for d, pos in rows])
-        for name, ctx in contexts.items():
-            forced = _force(translator, docs, rows, ctx)
+        for name, doc_state in contexts.items():
+            forced = _force(translator, docs, rows, doc_state)
             for r, row in enumerate(rows):
                 scores[row].controls[name] = forced.log_probs[r, : len(scores[row].true)].tolist()
         return [None] * len(rows), None
@@ -148,10 +148,10 @@ def force_with_controls(
 
 
 def _force(
-    translator: Translator, docs: Sequence[Document], rows: list[tuple[int, int]], ctx: DocState | None
+    translator: Translator, docs: Sequence[Document], rows: list[tuple[int, int]], doc_state: DocState | None
 ) -> Forced:
     return translator.force_tokens(
-        [docs[d].sources[pos] for d, pos in rows], [docs[d].targets[pos] for d, pos in rows], ctx
+        [docs[d].sources[pos] for d, pos in rows], [docs[d].targets[pos] for d, pos in rows], doc_state
     )
 
 

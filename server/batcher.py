@@ -85,7 +85,7 @@ class Job:
 
     model: ServedModel
     sentences: list[str]
-    context: DocState | None  # batch of one, or None (start of a document)
+    doc_state: DocState | None  # batch of one, or None (start of a document)
     decode: DecodeConfig
     max_length: int = 0  # pieces, EOS excluded; 0 = the model's length rule
     deadline: float | None = None  # time.monotonic() seconds
@@ -104,7 +104,7 @@ class Job:
     alone: bool = field(default=False, init=False)  # was in a search whose step failed: searches alone since
 
     def __post_init__(self) -> None:
-        self.given_context = self.context is not None
+        self.given_context = self.doc_state is not None
         # Tokenized here, in the caller's (request) thread, once: the worker thread is the bottleneck.
         self.pieces = self.model.translator.tokenizer.encode_batch(self.sentences)
 
@@ -496,7 +496,7 @@ class Batcher:
         more = running.search.finish(sentence, hyps[: job.decode.n_best])
         job.continuing = True
         if not more:
-            self._finish(job, result=(job.results, job.context))
+            self._finish(job, result=(job.results, job.doc_state))
             return False
         job.enqueued_step, job.enqueued_at, job.in_reserve = self._steps, time.monotonic(), False
         return True

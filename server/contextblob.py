@@ -45,13 +45,13 @@ MAX_CELL = 1e6  # |c| grows by at most 1 per token: this is millions of tokens w
 BOUNDED = {"encoder_h", "decoder_h", "memory"}  # tanh outputs: |x| <= 1
 
 
-def encode(model: str, version: str, sentences: int, context: DocState | None, key: bytes = b"") -> bytes:
+def encode(model: str, version: str, sentences: int, doc_state: DocState | None, key: bytes = b"") -> bytes:
     """Blob for one document (batch row) after `sentences` sentences (signed when `key`)."""
     msg = pb.DocumentContext(format_version=FORMAT_VERSION, model=model, model_version=version, sentences=sentences)
-    if context is not None:
-        if context.batch_size != 1:
-            raise ValueError(f"a context blob holds one document, not {context.batch_size}")
-        for name, tensor in state_to_tensors(context).items():
+    if doc_state is not None:
+        if doc_state.batch_size != 1:
+            raise ValueError(f"a context blob holds one document, not {doc_state.batch_size}")
+        for name, tensor in state_to_tensors(doc_state).items():
             array = tensor.float().numpy().astype("<f4", copy=False)
             msg.tensors.add(name=name, shape=list(array.shape), data=array.tobytes())
     blob = MAGIC + msg.SerializeToString()

@@ -101,8 +101,9 @@ class ServedModel:
         cfg = self.translator.config.model
         return contextblob.decode(blob, self.name, self.version, cfg, self.translator.device, key)
 
-    def encode_context(self, context: DocState | None, sentences: int, key: bytes = b"") -> bytes:
-        return contextblob.encode(self.name, self.version, sentences, context, key)
+    def encode_context(self, doc_state: DocState | None, sentences: int, key: bytes = b"") -> bytes:
+        """The client's context bytes for `doc_state` (the wire calls it context; the code, doc_state)."""
+        return contextblob.encode(self.name, self.version, sentences, doc_state, key)
 
     def summary(self, detail: bool = False) -> dict[str, object]:
         """What ListModels says about this model.

@@ -62,7 +62,7 @@ class Document(Protocol):
 
     pieces: list[list[int]]  # its sentences' token ids
     results: list[Translation]  # its sentences translated so far
-    context: DocState | None  # what its last translated sentence left (None: the document's start)
+    doc_state: DocState | None  # what its last translated sentence left (None: the document's start)
 
 
 D = TypeVar("D", bound=Document)
@@ -107,16 +107,16 @@ class DocumentSearch(Generic[D]):
 
         `max_lengths` caps each one's output at that many pieces plus EOS (0: the length rule alone).
         """
-        context = self.decoding.doc_states([doc.context for doc in docs])
-        carry = context.encoder_carry if context is not None else None
+        doc_state = self.decoding.doc_states([doc.doc_state for doc in docs])
+        carry = doc_state.encoder_carry if doc_state is not None else None
         encoded = self.decoding.encode([next_sentence(doc) for doc in docs], carry, self.decode, max_lengths)
         rows = torch.arange(len(docs), device=encoded.max_len.device).unsqueeze(1)
         carries = [encoded.encoder_final.index_select(row) for row in rows]
-        self._add(docs, encoded.enc, carries, encoded.max_len, context)
+        self._add(docs, encoded.enc, carries, encoded.max_len, doc_state)
 
     def join_encoded(self, docs: list[D], enc: EncoderOutput, carries: list[EncoderCarry], max_len: Tensor) -> None:
         """Each document's next sentence, already encoded (`enc`, `carries`, `max_len`), enters the search."""
-        self._add(docs, enc, carries, max_len, self.decoding.doc_states([doc.context for doc in docs]))
+        self._add(docs, enc, carries, max_len, self.decoding.doc_states([doc.doc_state for doc in docs]))
 
     def _add(
         self,
@@ -124,9 +124,9 @@ class DocumentSearch(Generic[D]):
         enc: EncoderOutput,
         carries: list[EncoderCarry],
         max_len: Tensor,
-        context: DocState | None,
+        doc_state: DocState | None,
     ) -> None:
-        enc, state = self.decoding.model.init_state(enc, context)
+        enc, state = self.decoding.model.init_state(enc, doc_state)
         if self.shortlist is not None:  # score what the newcomers and the live sentences may produce
             joining = [next_sentence(doc) for doc in docs]
             self.shortlist.cover(joining, [next_sentence(doc) for doc in self.docs] + joining)
@@ -142,7 +142,7 @@ class DocumentSearch(Generic[D]):
         Raises `NoHypothesisError` if its search found nothing (NaN scores).
         """
         doc = live.doc
-        [translation], doc.context = self.decoding.finish([hyps], live.carry, [next_sentence(doc)])
+        [translation], doc.doc_state = self.decoding.finish([hyps], live.carry, [next_sentence(doc)])
         doc.results.append(translation)
         return len(doc.results) < len(doc.pieces)
 
@@ -173,7 +173,7 @@ class _Lane:
     doc: int
     pieces: list[list[int]]
     encoder_carry: EncoderCarry | None  # what encoding its next sentence continues from
-    context: DocState | None = None  # what its last translated sentence left (None: the start)
+    doc_state: DocState | None = None  # what its last translated sentence left (None: the start)
     encoded: collections.deque[_Encoded] = field(default_factory=collections.deque)
     n_encoded: int = 0  # sentences encoded so far: translated, in the search, or waiting
     results: list[Translation] = field(default_factory=list)
