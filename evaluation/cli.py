@@ -172,7 +172,7 @@ def _print_system(result: SystemResult, beam: int, int8: bool) -> None:
         summary: dict[str, object] = {"system": result.name, "split": split}
         summary |= {k: round(v.score, 2) for k, v in scores.items()}
         summary |= {"n": n, "seconds": round(seconds, 2), "sentences_per_second": round(n / seconds, 2)}
-        summary |= {"context": result.context, "beam": beam, "int8": int8}
+        summary |= {"context": result.mode, "beam": beam, "int8": int8}
         summary |= {f"{k}_signature": v.signature for k, v in scores.items()}
         print(json.dumps(summary))
     for set_name, report in result.contrastive.items():

@@ -32,7 +32,7 @@ class SystemResult:
 
     name: str
     model: str  # the checkpoint or run directory it was loaded from
-    context: str
+    mode: str  # the context mode it was run in (carry, ..., none); "context" in results.json
     scores: dict[str, dict[str, MetricScore]] = field(default_factory=dict)  # split -> metric -> score
     hypotheses: dict[str, list[str]] = field(default_factory=dict)  # split -> detokenised output
     seconds: dict[str, float] = field(default_factory=dict)  # split -> translation time
@@ -43,7 +43,7 @@ class SystemResult:
         return {
             "name": self.name,
             "model": self.model,
-            "context": self.context,
+            "context": self.mode,
             "scores": {s: {m: dataclasses.asdict(v) for m, v in ms.items()} for s, ms in self.scores.items()},
             "seconds": self.seconds,
             "contrastive": self.contrastive,
@@ -111,7 +111,7 @@ def write_report(out_dir: Path, systems: Sequence[SystemResult], comparisons: Se
     (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     plots = _plot_all(out_dir, systems)
     lines = ["# Evaluation report", "", f"Baseline: **{systems[0].name}**. Systems:", ""]
-    lines += [f"- **{s.name}**: `{s.model}` (context: {s.context})" for s in systems]
+    lines += [f"- **{s.name}**: `{s.model}` (context: {s.mode})" for s in systems]
     lines += ["", *_scores_table(systems), "", *_significance_table(comparisons), "", *_contrastive_tables(systems)]
     lines += _cxmi_table(systems)
     lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
