@@ -83,7 +83,7 @@ class Server:
         self.metrics.queue_depth.set_function(lambda: self.batcher.depth)  # read at scrape time
         self.health = health.HealthServicer(experimental_non_blocking=True)
         threads = Capacity.pool_size(cfg.workers, cfg.admin_threads)
-        self.watchdog = Watchdog()
+        self.watchdog = Watchdog(on_fire=lambda event: self.metrics.stream_cancels.labels(event).inc())
         capacity = Capacity(
             cfg.workers, cfg.admin_threads, cfg.max_watches, cfg.watch_seconds, cfg.stream_idle_seconds, self.watchdog
         )

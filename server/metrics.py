@@ -35,6 +35,12 @@ class Metrics:
         self.dropped = Counter(
             "nmt_dropped_requests", "Requests dropped before running, by reason", ["reason"], registry=r
         )
+        self.stream_cancels = Counter(
+            "nmt_stream_cancels",
+            "Calls the server cancelled: stream_idle, slow_reader, watch_expired, admin_stream_idle",
+            ["reason"],
+            registry=r,
+        )
         self.model_info = Gauge(
             "nmt_model_info", "Loaded model versions (value 1)", ["model", "version", "step", "checkpoint"], registry=r
         )

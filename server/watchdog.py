@@ -17,7 +17,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -43,7 +43,8 @@ class Bound:
 class Watchdog:
     """One thread that cancels calls whose armed bound has passed."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_fire: Callable[[str], None] | None = None) -> None:
+        self._on_fire = on_fire or (lambda event: None)  # metrics: calls cancelled, by event
         self._heap: list[tuple[float, int, Bound]] = []
         self._order = itertools.count()
         self._cond = threading.Condition()
@@ -110,3 +111,4 @@ class Watchdog:
             for bound in fired:
                 log.info("%s after %.0f s: call cancelled", bound.event, bound.seconds, extra={"event": bound.event})
                 bound.rpc.cancel()
+                self._on_fire(bound.event)

@@ -347,6 +347,7 @@ def test_a_slow_reader_is_cancelled_and_frees_its_slot(start_server: StartServer
             for _ in range(100):
                 next(stream)
         assert info.value.code() == grpc.StatusCode.CANCELLED  # type: ignore[attr-defined]
+        assert server.metrics.stream_cancels.labels("slow_reader")._value.get() >= 1
     finally:
         release.set()
         stream.cancel()
