@@ -58,7 +58,7 @@ class Capacity(grpc.ServerInterceptor):  # type: ignore[misc]
 
     @staticmethod
     def pool_size(workers: int, admin_threads: int) -> int:
-        """Threads (and gRPC's concurrent RPC limit) the server needs for this admission."""
+        """Threads the server needs for this admission (gRPC's concurrent-RPC limit is this plus `max_watches`)."""
         return workers + admin_threads
 
     def intercept_service(
