@@ -49,6 +49,7 @@ from server.gen import translator_pb2 as pb  # noqa: E402
 from server.gen import translator_pb2_grpc as pb_grpc  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only: the attack never leaves this machine
+OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]  # each attacker a client (channels share one otherwise)
 FALLBACK = [
     "In the beginning God created the heavens and the earth.",
     "And the earth was without form, and void; and darkness was upon the face of the deep.",
@@ -136,7 +137,7 @@ def bystander(target: str, sentences: list[str], phase: Phase, count: int, secon
 
 def loop(target: str, stop: threading.Event, request: pb.TranslateRequest, label: str, outcomes: list[str]) -> None:
     """An attacker: `request` again and again until `stop` (which cancels the one in flight), at most 1,000 times."""
-    with grpc.insecure_channel(target) as channel:
+    with grpc.insecure_channel(target, options=OWN_CONNECTION) as channel:
         stub = pb_grpc.TranslatorStub(channel)
         for _ in range(1000):
             if stop.is_set():
@@ -164,7 +165,7 @@ def unread_requests(
 
 def slow_reader(target: str, stop: threading.Event, sentences: list[str], outcomes: list[str]) -> None:
     """Streams whose replies are never read; a new one when the server ends one (at most 20)."""
-    options = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]  # a small receive window
+    options = [*OWN_CONNECTION, ("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]  # small window
     with grpc.insecure_channel(target, options=options) as channel:
         stub = pb_grpc.TranslatorStub(channel)
         for _ in range(20):
