@@ -10,8 +10,9 @@ Health is protected from the load it reports on: it has threads of its own
 Connections are pinged (`--keepalive-seconds`, idle ones too), closed when
 idle (`--max-connection-idle-seconds`) and recycled
 (`--max-connection-age-seconds`), so dead peers and pinned clients do not
-hold resources forever; each carries at most `--max-concurrent-streams`
-calls and messages of at most `--max-message-bytes`. With
+hold resources forever; at most `--max-connections` are open, each carries
+at most `--max-concurrent-streams` calls and messages of at most
+`--max-message-bytes`. With
 `--auth-token-file` every call but Health needs a bearer token
 (`server.auth`); plain text on an address other than loopback is logged as
 a warning, since tokens and documents then cross the network in clear.
@@ -189,6 +190,7 @@ def grpc_options(cfg: ServeConfig) -> list[tuple[str, int]]:
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),  # clients may ping at most this often
         ("grpc.http2.max_ping_strikes", 2),
         ("grpc.max_concurrent_streams", cfg.max_concurrent_streams),
+        ("grpc.max_allowed_incoming_connections", cfg.max_connections),
         ("grpc.max_receive_message_length", cfg.max_message_bytes),
         ("grpc.max_send_message_length", cfg.max_message_bytes),
     ]

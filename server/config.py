@@ -69,6 +69,7 @@ class ServeConfig:
     max_connection_age_seconds: float = _f(3600.0, "close connections after this long (clients reconnect); 0 = never")
     max_connection_idle_seconds: float = _f(300.0, "close connections with no call for this long; 0 = never")
     max_concurrent_streams: int = _f(100, "calls open at once on one connection; more wait in the client")
+    max_connections: int = _f(1024, "client connections open at once; more are refused (health probes need one too)")
     max_message_bytes: int = _f(4 * 1024 * 1024, "largest message either way; a larger one is RESOURCE_EXHAUSTED")
     auth_token_file: str = _f("", "bearer tokens, one a line: every call but Health must present one")
     expose_model_details: bool = _f(False, "ListModels also gives checkpoint paths and the full model config")
@@ -94,7 +95,7 @@ class ServeConfig:
         positive = ("workers", "admin_threads", "max_batch_size", "max_batch_rows", "max_queue", "max_sentences")
         limits = ("max_sentence_chars", "max_sentence_tokens", "max_beam_size", "max_n_best", "max_request_work")
         more = ("max_client_requests", "max_length", "max_stream_messages", "max_watches", "max_concurrent_streams")
-        for name in (*positive, *limits, *more, "max_message_bytes"):
+        for name in (*positive, *limits, *more, "max_message_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{_flag(name)} must be at least 1")
         if self.max_wait_ms < 0 or self.reload_interval < 0 or self.grace_seconds < 0:

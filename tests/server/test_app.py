@@ -370,9 +370,29 @@ def test_connection_limits_are_flags_with_their_documented_defaults() -> None:
     assert options["grpc.keepalive_permit_without_calls"] == 1
     assert options["grpc.max_connection_idle_ms"] == 300_000 and options["grpc.max_concurrent_streams"] == 100
     assert options["grpc.max_receive_message_length"] == options["grpc.max_send_message_length"] == 4 * 1024 * 1024
+    assert options["grpc.max_allowed_incoming_connections"] == 1024
     assert "grpc.max_connection_idle_ms" not in dict(
         grpc_options(ServeConfig(model=["x"], max_connection_idle_seconds=0))
     )
+
+
+def test_connections_beyond_max_connections_are_refused(start_server: StartServer, trained_run: Path) -> None:
+    """gRPC's Python server took any number of connections; now at most --max-connections are open."""
+    server = start_server(model=[f"mc={trained_run}"], max_connections=1)
+    own = [("grpc.use_local_subchannel_pool", 1)]  # a connection per channel
+    first, second, third = (grpc.insecure_channel(f"127.0.0.1:{server.port}", options=own) for _ in range(3))
+    request = pb.TranslateRequest(sentences=["look at that cow ."])
+    assert pb_grpc.TranslatorStub(first).Translate(request, timeout=30).translations
+    error = rpc_error(lambda: pb_grpc.TranslatorStub(second).Translate(request, timeout=5))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    first.close()
+    deadline, reply = time.monotonic() + 30, None
+    while reply is None and time.monotonic() < deadline:  # the closed connection's place is free again
+        try:
+            reply = pb_grpc.TranslatorStub(third).Translate(request, timeout=5)
+        except grpc.RpcError:
+            time.sleep(0.2)
+    assert reply is not None and reply.translations
 
 
 def test_a_message_above_max_message_bytes_is_refused(start_server: StartServer, trained_run: Path) -> None:
