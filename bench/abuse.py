@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -44,6 +42,7 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.serve import percentile, start_server  # noqa: E402
 from server.client import Client  # noqa: E402
 from server.gen import translator_pb2 as pb  # noqa: E402
 from server.gen import translator_pb2_grpc as pb_grpc  # noqa: E402
@@ -58,33 +57,11 @@ FALLBACK = [
 ]
 
 
-def start_server(model: str, threads: int, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
-    """`nmt serve` on a free loopback port; returns the process and its port (read from its JSON log)."""
-    cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--host", HOST, "--port", "0"]
-    cmd += ["--metrics-port", "0", "--threads", str(threads), *extra]  # INFO logs: one line per RPC
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        event = json.loads(line) if line.startswith("{") else {}
-        if event.get("event") == "started":
-            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
-            return proc, int(event["port"])
-    raise RuntimeError(f"server exited with {proc.wait()}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def hardware() -> str:
-    """The CPU's model name (lscpu) and torch's CPU capability: every figure names what it ran on."""
-    import torch
+    """The CPU (model, torch capability, bf16, threads): every figure names what it ran on."""
+    from translator import devices
 
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    names = [line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")]
-    cores = len(os.sched_getaffinity(0))
-    return f"{names[0] if names else 'unknown CPU'}, {cores} cores, torch {torch.backends.cpu.get_cpu_capability()}"
+    return devices.describe()
 
 
 @dataclass
@@ -247,7 +224,7 @@ def main() -> int:
     lines = [s for s in data.read_text(encoding="utf-8").splitlines() if s.strip()] if data.exists() else FALLBACK
     sentences = [s for s in lines if 8 <= len(s.split()) <= 30][:500] or lines
     flags = [f if f.startswith("--") else f"--{f}" for f in args.server_flag]
-    proc, port = start_server(args.model, args.threads, flags)
+    proc, port = start_server(args.model, args.threads, flags, HOST)
     target = f"{HOST}:{port}"
     phases = [Phase("quiet"), Phase("under attack"), Phase("after")]
     current = [phases[0]]

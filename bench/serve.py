@@ -35,14 +35,16 @@ sys.path.insert(0, str(ROOT))
 from server.client import Client  # noqa: E402
 
 
-def start_server(model: str, threads: int, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
-    """`nmt serve` on a free port; returns the process and its port (read from its JSON log)."""
-    cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--port", "0", "--metrics-port", "0"]
-    cmd += ["--threads", str(threads), *extra]  # INFO logs, one line per RPC, as in production
+def start_server(
+    model: str, threads: int, extra: list[str], host: str = "127.0.0.1"
+) -> tuple[subprocess.Popen[str], int]:
+    """`nmt serve` on a free loopback port; returns the process and its port (read from its JSON log)."""
+    cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--host", host, "--port", "0"]
+    cmd += ["--metrics-port", "0", "--threads", str(threads), *extra]  # INFO logs, one line per RPC, as in production
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
-        event = json.loads(line)
+        event = json.loads(line) if line.startswith("{") else {}  # a warning printed before logging starts
         if event.get("event") == "started":
             threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
             return proc, int(event["port"])
