@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,22 +105,25 @@ def client(args: argparse.Namespace) -> int:
 
 
 def _translate_text(c: Client, args: argparse.Namespace) -> int:
-    from translator.corpus import read_documents, write_documents
+    """Translate a file as `nmt translate` does, line for line (blank lines kept), a call (or calls) per document."""
+    from translator.lines import read_blocks, translate_blocks, write_blocks
 
-    out = []
     options = {"model": args.model, "beam_size": args.beam, "n_best": args.n_best}
-    for doc in read_documents(args.input):
-        if args.mode == "document":
-            responses = [c.translate(doc, **options)]
-        elif args.mode == "stream":
-            responses = list(c.stream(([s] for s in doc), **options))
-        else:
-            responses, context = [], b""
-            for sentence in doc:
-                responses.append(c.translate([sentence], context, **options))
-                context = responses[-1].context
-        out.append([_line(t, args.n_best) for r in responses for t in r.translations])
-    write_documents(out, args.output)
+
+    def translate(docs: Iterator[list[str]]) -> Iterator[list[str]]:
+        for doc in docs:
+            if args.mode == "document":
+                responses = [c.translate(doc, **options)]
+            elif args.mode == "stream":
+                responses = list(c.stream(([s] for s in doc), **options))
+            else:
+                responses, context = [], b""
+                for sentence in doc:
+                    responses.append(c.translate([sentence], context, **options))
+                    context = responses[-1].context
+            yield [_line(t, args.n_best) for r in responses for t in r.translations]
+
+    write_blocks(translate_blocks(read_blocks(args.input), translate, ""), args.output)
     return 0
 
 

@@ -73,3 +73,16 @@ def test_client_n_best_prints_each_alternative_with_its_score(
         assert len(fields) == 3 and all(len(f) == 2 for f in fields)
         scores = [float(score) for _, score in fields]
         assert scores == sorted(scores, reverse=True)
+
+
+def test_client_output_is_line_for_line_with_its_input(
+    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `nmt translate`: leading, repeated and trailing blank lines come back, so `paste` pairs the lines."""
+    text = "\nlook at that cow .\nit is very cute .\n\n\nlook at that dog .\n\n"
+    (tmp_path / "in.txt").write_text(text)
+    out = tmp_path / "out.txt"
+    args = ["client", "translate", "--target", f"127.0.0.1:{served.port}", "-i", str(tmp_path / "in.txt")]
+    assert main([*args, "-o", str(out)]) == 0
+    lines = out.read_text().split("\n")[:-1]
+    assert [bool(line) for line in lines] == [bool(line) for line in text.split("\n")[:-1]]
