@@ -12,19 +12,16 @@ the returned list.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import gzip
 import logging
 import os
-import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby, zip_longest
 from pathlib import Path
-from typing import TextIO
 
 logger = logging.getLogger(__name__)
 
@@ -381,30 +378,3 @@ def format_documents_text(docs: Sequence[Sequence[str]]) -> str:
 def format_document_text(doc: Sequence[str], first: bool) -> str:
     """One document of `format_documents_text`'s output, for writers that write documents as they come."""
     return ("" if first else "\n") + "".join(f"{sentence}\n" for sentence in doc)
-
-
-def read_documents(path: Path | None) -> Iterator[list[str]]:
-    """Documents from a text file (stdin if None), read as they are needed.
-
-    One sentence per line, blank line = new document; a document is given as
-    soon as the blank line after it is read (a pipe need not be closed first).
-    """
-
-    def lines(stream: TextIO) -> Iterator[str]:
-        for chunk in stream:
-            yield from chunk.splitlines()  # str.splitlines' line breaks, as reading the whole text did
-
-    if path is None:
-        yield from iter_documents_text(lines(sys.stdin))
-        return
-    with path.open(encoding="utf-8") as f:
-        yield from iter_documents_text(lines(f))
-
-
-def write_documents(docs: Iterable[list[str]], path: Path | None) -> None:
-    """The inverse of `read_documents`, to a file or stdout: each document written and flushed as it comes."""
-    with path.open("w", encoding="utf-8") if path else contextlib.nullcontext(sys.stdout) as out:
-        for i, doc in enumerate(d for d in docs if d):
-            # An empty translation would read back as a document break: write a space instead.
-            out.write(format_document_text([line or " " for line in doc], first=i == 0))
-            out.flush()
