@@ -49,7 +49,7 @@ class OneSentence:
 
     pieces: list[list[int]]
     results: list[Translation] = field(default_factory=list)
-    context: DocState | None = None
+    doc_state: DocState | None = None
 
 
 class Clock:
@@ -103,17 +103,15 @@ def run(t: Translator, sentence: str, decode: DecodeConfig, clock: Clock) -> int
     with clock.phase("encode and initial state (join)"):
         search: DocumentSearch[OneSentence] = DocumentSearch(t.decoding, decode)
         search.join([doc])
-    steps = 0
     with clock.phase("steps"):
-        ended: list[object] = []
+        ended, steps = search.step(), 1
         while not ended:
-            ended = search.step()
-            steps += 1
+            ended, steps = search.step(), steps + 1
     with clock.phase("finish: text and next document state"):
         for live, hyps in ended:
             search.finish(live, hyps)
     with clock.phase("context blob"):
-        contextblob.encode("m", "v", 1, doc.context)
+        contextblob.encode("m", "v", 1, doc.doc_state)
     return steps
 
 
