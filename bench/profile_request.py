@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.serve import latency, start_server  # noqa: E402
 from server import contextblob  # noqa: E402
-from translator import devices  # noqa: E402
+from translator import decoder, devices  # noqa: E402
 from translator.config import DecodeConfig  # noqa: E402
 from translator.decoding import Translation  # noqa: E402
 from translator.documents import DocumentSearch  # noqa: E402
@@ -74,13 +74,24 @@ class Clock:
 
         module.register_forward_hook(done)
 
+    def wrap(self, owner: object, attribute: str, name: str) -> None:
+        """Time every call of the function `owner.attribute` under `name`."""
+        function = getattr(owner, attribute)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            with self.phase(name):
+                return function(*args, **kwargs)
+
+        setattr(owner, attribute, timed)
+
 
 def in_process(t: Translator, sentence: str, decode: DecodeConfig, repeats: int) -> tuple[dict[str, float], int]:
     """Milliseconds per request by phase (medians are not additive: means), and the steps a request took."""
     clock = Clock()
     model = t.model
-    for module, name in ((model.decoder.lstm, "step: decoder LSTM"), (model.decoder.attention, "step: attention")):
-        clock.hook(module, name)
+    clock.hook(model.decoder.lstm, "step: decoder LSTM")  # the library kernel (int8 models)
+    clock.wrap(decoder, "one_step", "step: decoder LSTM")  # the explicit cell a float model's step runs
+    clock.hook(model.decoder.attention, "step: attention")
     clock.hook(model.decoder.combine, "step: feature layer")
     clock.hook(model.output, "step: output layer")
     steps = 0

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from translator.attention import Attention
 from translator.config import ModelConfig
-from translator.lstm import run_lstm
+from translator.lstm import one_step, run_lstm
 from translator.state import EncoderOutput, LSTMState
 
 
@@ -79,7 +79,9 @@ class Decoder(nn.Module):
             attention weights (B, T, S).
         """
         emb = self.dropout(self.embed(tgt_in))  # (B, T, E)
-        if lengths is None:  # every row full length: the fused LSTM kernel is exact
+        if lengths is None and emb.shape[1] == 1 and type(self.lstm) is nn.LSTM and not torch.is_grad_enabled():
+            out, h, c = one_step(self.lstm, emb, state.as_tuple())  # a search step: the cell, not the kernel
+        elif lengths is None:  # every row full length: the fused LSTM kernel is exact
             out, (h, c) = self.lstm(emb, state.as_tuple())  # (B, T, Hd)
         else:
             out, h, c = run_lstm(self.lstm, emb, lengths, state.as_tuple(), self.fused_lstm)  # (B, T, Hd)

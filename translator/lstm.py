@@ -86,6 +86,29 @@ def run_lstm(
     )
 
 
+def one_step(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """One time step of a unidirectional float `lstm` as explicit cell arithmetic: (B, 1, I) -> outputs, h, c.
+
+    A search step runs the decoder LSTM over one token of a few rows, where the library kernel's
+    fixed cost dominates (0.58 ms a step at one row on 2 cores, docs/benchmark.md, "Where one
+    request's time goes"); two matrix products and the gate arithmetic per layer cost a fraction
+    of that. Inference only: no dropout between layers.
+    """
+    h0, c0 = hx
+    layer_input, hs, cs = x[:, 0], [], []
+    for layer in range(lstm.num_layers):
+        w_ih, w_hh, b_ih, b_hh = (
+            getattr(lstm, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
+        gates = torch.addmm(b_ih, layer_input, w_ih.t()) + torch.addmm(b_hh, h0[layer], w_hh.t())
+        i, f, g, o = gates.chunk(4, dim=1)  # PyTorch's gate order
+        c = torch.sigmoid(f) * c0[layer] + torch.sigmoid(i) * torch.tanh(g)
+        layer_input = torch.sigmoid(o) * torch.tanh(c)
+        hs.append(layer_input)
+        cs.append(c)
+    return layer_input.unsqueeze(1), torch.stack(hs), torch.stack(cs)
+
+
 def use_fused(device: torch.device) -> bool:
     """Whether the fused kernel beats the scan: always on CUDA; on the CPU only without autograd."""
     return device.type == "cuda" or not torch.is_grad_enabled()

@@ -109,3 +109,36 @@ def _random_context(model: Seq2Seq) -> DocState:
 
 def _tensors(context: DocState) -> list[torch.Tensor]:
     return [context.encoder.h, context.encoder.c, context.decoder.h, context.decoder.c]
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_one_step_is_the_lstm_kernels_step(layers: int) -> None:
+    """A search step's explicit cell gives what nn.LSTM gives for one time step (to float rounding)."""
+    from translator.lstm import one_step
+
+    torch.manual_seed(layers)
+    lstm = nn.LSTM(12, 16, num_layers=layers, batch_first=True).eval()
+    x, h, c = torch.randn(5, 1, 12), torch.randn(layers, 5, 16), torch.randn(layers, 5, 16)
+    with torch.no_grad():
+        expected, (eh, ec) = lstm(x, (h, c))
+        out, oh, oc = one_step(lstm, x, (h, c))
+    for got, want in ((out, expected), (oh, eh), (oc, ec)):
+        assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_a_search_step_runs_the_cell_and_training_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cell only where nothing is learnt (a search step); teacher forcing and training keep the kernel."""
+    import translator.decoder as decoder_module
+    from translator.state import LSTMState
+
+    calls: list[int] = []
+    real = decoder_module.one_step
+    monkeypatch.setattr(decoder_module, "one_step", lambda *a: calls.append(1) or real(*a))
+    model = Seq2Seq(tiny_config().model).eval()
+    enc, _ = model.encode(torch.tensor([[5, 6, 3]]), torch.tensor([3]), None)
+    enc, state = model.init_state(enc, None)
+    with torch.inference_mode():
+        model.step(torch.tensor([2]), state, enc)
+    assert calls == [1]
+    model.step(torch.tensor([2]), LSTMState(state.h.clone(), state.c.clone()), enc)  # grad enabled: the kernel
+    assert calls == [1]
