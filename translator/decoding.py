@@ -19,7 +19,7 @@ from torch import Tensor
 
 from translator.batch import pad_batch, source_ids
 from translator.config import DecodeConfig
-from translator.model import Seq2Seq
+from translator.model import MEMORY_MODES, Seq2Seq
 from translator.search import Hypothesis, NoHypothesisError, Stepper, beam_search
 from translator.shortlist import Shortlist, ShortlistStepper
 from translator.state import DocState, EncoderCarry, EncoderOutput, LSTMState
@@ -187,7 +187,7 @@ class Decoding:
         Words are SentencePiece's: a piece that starts with "▁" starts a word. Positions before the
         sentence (a memory of earlier sentences, `attend`/`target` modes) or at its EOS align nothing.
         """
-        offset = self.model.cfg.memory_tokens if self.model.cfg.context in ("attend", "target") else 0
+        offset = self.model.cfg.memory_tokens if self.model.cfg.context in MEMORY_MODES else 0
         src_words, tgt_words = self.tokenizer.word_index(source), self.tokenizer.word_index(target)
         pairs = set()
         for tgt_piece, position in enumerate(attended):

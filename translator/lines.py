@@ -23,7 +23,6 @@ long input still translates in flat memory.
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -31,8 +30,6 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 from typing import TextIO, TypeVar
-
-log = logging.getLogger(__name__)
 
 FORMATS = ("text", "tsv")
 T = TypeVar("T")

@@ -235,12 +235,14 @@ class _Beams:
         rows = (keep.unsqueeze(1) * k + torch.arange(k, device=keep.device)).flatten()
         steps = self.steps[keep]
         width = int(steps.max()) if len(steps) else 0  # columns older than every live sentence go
-        history = self.history[rows][:, self.history.shape[1] - width :] if width else self.history[rows][:, :0]
-        positions = None
-        if self.attended is not None:
-            kept = self.attended[rows]
-            positions = kept[:, kept.shape[1] - width :] if width else kept[:, :0]
+        history = _newest(self.history[rows], width)
+        positions = _newest(self.attended[rows], width) if self.attended is not None else None
         return _Beams(self.scores[keep], history, steps, positions), rows
+
+
+def _newest(columns: Tensor, width: int) -> Tensor:
+    """The last `width` columns of (rows, T) `columns` (none for 0)."""
+    return columns[:, columns.shape[1] - width :] if width else columns[:, :0]
 
 
 def _finalize(

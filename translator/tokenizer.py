@@ -50,7 +50,7 @@ class Tokenizer:
         interrupted one would have. `nbest`: candidates sampled from (-1: all; unigram only).
         """
         spm.set_random_generator_seed(seed)
-        text = self._sp.decode([i for i in ids if i > EOS_ID])
+        text = self.decode(ids)
         return list(self._sp.encode(text, out_type=int, enable_sampling=True, alpha=alpha, nbest_size=nbest))
 
     def word_index(self, ids: Sequence[int]) -> list[int]:
