@@ -66,6 +66,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume", action="store_true", help="continue from RUN_DIR/last.pt (its saved config + these flags)"
     )
+    p.add_argument(
+        "--init-from",
+        help="fine-tune: start from this checkpoint's weights and vocabulary (file or run directory), "
+        "with a new optimizer, step count and data (train.init_from)",
+    )
 
 
 def train_config(args: argparse.Namespace) -> tuple[Config, object | None]:
@@ -78,6 +83,7 @@ def train_config(args: argparse.Namespace) -> tuple[Config, object | None]:
         "model.context": args.context,
         "train.max_minutes": args.max_minutes,
         "train.max_steps": args.max_steps,
+        "train.init_from": args.init_from,
     }
     overrides = _overrides(args, flags)
     base = Config.from_yaml(args.config) if args.config else Config()

@@ -33,7 +33,7 @@ from training.schedule import lr_at
 from training.store import TokenStore, check_fingerprint, open_store
 from translator import checkpoint, devices
 from translator.checkpoint import LAST, Checkpoint, write_atomic
-from translator.config import Config
+from translator.config import Config, ConfigError
 from translator.corpus import Document, read_corpus
 from translator.inference import Translator
 from translator.model import Seq2Seq, count_parameters
@@ -212,7 +212,8 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
     out_dir.mkdir(parents=True, exist_ok=True)
     _seed(cfg.train.seed + dist.rank)
 
-    store = _shared_store(cfg, resume, dist, out_dir)
+    init = _initial_checkpoint(cfg) if resume is None else None  # a resumed run's weights are in last.pt
+    store = _shared_store(cfg, resume, dist, out_dir, init.spm_model if init else None)
     tokenizer = Tokenizer(store.spm_model)
     cfg.model = dataclasses.replace(cfg.model, vocab_size=tokenizer.vocab_size)
     if dist.is_main:
@@ -220,7 +221,10 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         write_atomic(out_dir / "config.yaml", cfg.to_yaml())
         log.info("config:\n%s", cfg.to_yaml())
 
-    model = Seq2Seq(cfg.model).to(dist.device)
+    model = Seq2Seq(cfg.model)
+    if init:
+        model.load_state_dict(init.model)
+    model = model.to(dist.device)
     if dist.is_main:
         log.log(*precision_note(dist.device, cfg.train.precision))
     optimizer = torch.optim.Adam(
@@ -245,6 +249,18 @@ def _start(cfg: Config, resume: Checkpoint | None) -> Run:
         run.doc_state = _restore(run, resume) or run.doc_state
     log.info("%d parameters, %d training documents on this rank", count_parameters(model), run.stream.n_docs)
     return run
+
+
+def _initial_checkpoint(cfg: Config) -> Checkpoint | None:
+    """train.init_from's checkpoint, whose model section replaces `cfg`'s (its weights must fit the model built)."""
+    if not cfg.train.init_from:
+        return None
+    init = checkpoint.load(cfg.train.init_from)
+    if init.config.model != cfg.model:
+        log.info("train.init_from: the model section is %s's", init.path)
+    cfg.model = init.config.model
+    log.info("starting from the weights of %s (step %d): new optimizer, step count and data", init.path, init.step)
+    return init
 
 
 def _segmenter(cfg: Config, tokenizer: Tokenizer) -> SubwordSampler | None:
@@ -437,21 +453,27 @@ def _check_replicas(run: Run) -> None:
             log.error("replica weights diverged: %s", sums)
 
 
-def _shared_store(cfg: Config, resume: Checkpoint | None, dist: distributed.Dist, out_dir: Path) -> TokenStore:
+def _shared_store(
+    cfg: Config, resume: Checkpoint | None, dist: distributed.Dist, out_dir: Path, spm_model: bytes | None = None
+) -> TokenStore:
     """Rank 0 finds, checks or builds the binarized corpus (training/binarize.py); then every rank maps it.
 
     Rank 0 also clears temp files a killed run left (a half-written checkpoint) before anything is written.
     On resume the corpus must be the checkpoint's (its fingerprint), and an existing store is reused as is.
+    `spm_model` (train.init_from's) tokenizes a new corpus with the vocabulary the weights were trained on.
     """
     expected = resume.trainer.get("data_fingerprint") if resume else None
+    spm_model = resume.spm_model if resume else spm_model
     if dist.is_main:
         for stale in checkpoint.remove_stale_temps(out_dir):
             log.info("removed %s, left by an interrupted write", stale)
-        train_store(cfg, out_dir, resume.spm_model if resume else None, expected)
+        train_store(cfg, out_dir, spm_model, expected)
     distributed.barrier(dist)
     store = open_store(train_store_path(cfg, out_dir), verify=dist.is_main)
     if resume:
         check_fingerprint(store.fingerprint, expected, f"resume from {out_dir}")
+    elif spm_model is not None and store.spm_model != spm_model:
+        raise ConfigError(f"{store.path}: binarized with another SentencePiece model than train.init_from's")
     log.info("training corpus: %s (%d documents, %d pairs)", store.path, store.n_docs, store.n_pairs)
     return store
 

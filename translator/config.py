@@ -105,6 +105,10 @@ class TrainConfig:
     valid_max_sentences: int = 0  # 0 = whole dev set
     valid_beam: int = 1  # beam size for validation BLEU (greedy is several times faster)
     save_every: int = 100  # `last` checkpoint every N steps (resume granularity)
+    # Start from this checkpoint's weights and SentencePiece model (a file or a run directory's best.pt), with a
+    # fresh optimizer, step count and data position: fine-tuning on another corpus (OpenNMT-py's -train_from with
+    # -reset_optim all, fairseq's --restore-file with --reset-*). Its model section replaces this config's.
+    init_from: str = ""
     keep_checkpoints: int = 0  # also keep the model of the last N saves in RUN/steps/ (for `nmt average`); 0 = none
     patience: int = 5  # validations without a gain in best_metric before stopping; 0 = never
     # The dev measure that picks best.pt and counts patience: greedy BLEU or chrF, or the teacher-forced

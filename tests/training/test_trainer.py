@@ -21,7 +21,7 @@ from training.store import Recipe, TokenStore, open_store
 from training.trainer import ChunkLoss, train
 from translator import checkpoint
 from translator.config import Config
-from translator.corpus import Document
+from translator.corpus import Document, write_parallel
 from translator.inference import Translator
 
 
@@ -234,3 +234,25 @@ def _built(ckpt: checkpoint.Checkpoint) -> tuple[object, ...]:
     model = Seq2Seq(ckpt.config.model)
     model.load_state_dict(ckpt.model)
     return model, Tokenizer(ckpt.spm_model), ckpt.config
+
+
+def test_init_from_fine_tunes_the_weights_on_a_new_corpus(
+    trained_run: Path, synthetic_corpus: dict[str, str], tmp_path: Path
+) -> None:
+    """train.init_from: the trained weights and vocabulary, a new corpus, step count and optimizer.
+
+    The config asks for other model sizes: the checkpoint's model section wins, or its weights
+    would not load. The first steps start from the trained loss, not a fresh model's.
+    """
+    corpus = tmp_path / "other"
+    write_parallel(corpus, "en", "es", make_documents(50, seed=21))
+    cfg = tiny_config(tmp_path / "ft", max_steps=20, init_from=str(trained_run)).override(
+        [f"data.train={corpus}", f"data.dev={synthetic_corpus['dev']}", "model.dec_hidden=48"]
+    )
+    run = train(cfg)
+    tuned, base = checkpoint.load(run, prefer=checkpoint.LAST), checkpoint.load(trained_run)
+    assert tuned.step == 20 and tuned.config.model == base.config.model
+    assert tuned.spm_model == base.spm_model
+    first_tuned = float(records(run, "train")[0]["loss"])  # type: ignore[arg-type]
+    first_fresh = float(records(trained_run, "train")[0]["loss"])  # type: ignore[arg-type]
+    assert first_tuned < 0.5 * first_fresh
