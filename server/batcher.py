@@ -110,9 +110,18 @@ class Job:
 
     @property
     def key(self) -> SearchKey:
-        """Jobs with equal keys can share a search (n-best differs only in how many hypotheses are kept)."""
+        """Jobs with equal keys can share a search (n-best differs only in how many hypotheses are kept;
+        a search keeps attention for alignments only when its jobs ask for them)."""
         d = self.decode
-        key = (id(self.model), d.beam_size, d.length_penalty, d.max_len_ratio, d.max_len_offset, d.shortlist)
+        key = (
+            id(self.model),
+            d.beam_size,
+            d.length_penalty,
+            d.max_len_ratio,
+            d.max_len_offset,
+            d.shortlist,
+            d.alignment,
+        )
         return (*key, id(self)) if self.alone else key
 
     @property

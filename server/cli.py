@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -66,6 +67,13 @@ def add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="print the n best of each sentence, tab-separated as 'text ||| score' (needs --beam >= n)",
     )
     p.add_argument(
+        "--alignments",
+        type=Path,
+        metavar="FILE",
+        help="also write word alignments from attention to FILE, line for line with the output, as "
+        "`nmt translate --alignments`: source-target word index pairs (Pharaoh i-j, 0-based) of the best translation",
+    )
+    p.add_argument(
         "--mode",
         choices=["document", "sentence", "stream"],
         default="document",
@@ -105,12 +113,13 @@ def client(args: argparse.Namespace) -> int:
 
 
 def _translate_text(c: Client, args: argparse.Namespace) -> int:
-    """Translate a file as `nmt translate` does, line for line (blank lines kept), a call (or calls) per document."""
+    """Translate a file as `nmt translate` does, line for line (blank lines kept), a call (or calls) per document;
+    with --alignments, the alignments too, in the same file format."""
     from translator.lines import read_blocks, translate_blocks, write_blocks
 
-    options = {"model": args.model, "beam_size": args.beam, "n_best": args.n_best}
+    options = {"model": args.model, "beam_size": args.beam, "n_best": args.n_best, "alignment": bool(args.alignments)}
 
-    def translate(docs: Iterator[list[str]]) -> Iterator[list[str]]:
+    def translate(docs: Iterator[list[str]]) -> Iterator[list[Translation | None]]:
         for doc in docs:
             if args.mode == "document":
                 responses = [c.translate(doc, **options)]
@@ -121,15 +130,30 @@ def _translate_text(c: Client, args: argparse.Namespace) -> int:
                 for sentence in doc:
                     responses.append(c.translate([sentence], context, **options))
                     context = responses[-1].context
-            yield [_line(t, args.n_best) for r in responses for t in r.translations]
+            yield [t for r in responses for t in r.translations]
 
-    write_blocks(translate_blocks(read_blocks(args.input), translate, ""), args.output)
+    blocks: Iterator[list[Translation | None]] = translate_blocks(read_blocks(args.input), translate, None)
+    with args.alignments.open("w", encoding="utf-8") if args.alignments else contextlib.nullcontext() as links:
+
+        def lines() -> Iterator[list[str]]:
+            for block in blocks:
+                if links is not None:  # alignments first, as `nmt translate` writes them
+                    links.write("".join(_links(t) + "\n" for t in block))
+                    links.flush()
+                yield [_line(t, args.n_best) if t is not None else "" for t in block]
+
+        write_blocks(lines(), args.output)
     return 0
+
+
+def _links(t: Translation | None) -> str:
+    """A translation's alignment as `nmt translate --alignments` writes it: 'i-j' pairs; blank for a blank line."""
+    return " ".join(f"{p.source}-{p.target}" for p in t.alignment) if t is not None else ""
 
 
 def _line(t: Translation, n_best: int) -> str:
     """A translation as `nmt translate` prints it: its text, or with --n-best, 'text ||| score' tab-separated."""
     if n_best <= 1:
-        return str(t.text)
+        return str(t.text) or " "  # never empty, as `nmt translate`: an empty line would read as a blank one
     best = [(t.text, t.score), *((a.text, a.score) for a in t.alternatives)]
     return "\t".join(f"{text} ||| {score:.4f}" for text, score in best)

@@ -68,9 +68,13 @@ class Client:
         beam_size: int = 0,
         n_best: int = 0,
         max_length: int = 0,
+        alignment: bool = False,
     ) -> pb.TranslateResponse:
-        """Translate sentences of one document in order, continuing from `context`."""
-        request = _request(sentences, context, model, beam_size, n_best, max_length)
+        """Translate sentences of one document in order, continuing from `context`.
+
+        `alignment`: also word alignments (`Translation.alignment`: source-target word index pairs).
+        """
+        request = _request(sentences, context, model, beam_size, n_best, max_length, alignment)
         return self.stub.Translate(request, timeout=self.timeout, metadata=self.metadata)
 
     def stream(
@@ -80,13 +84,16 @@ class Client:
         context: bytes = b"",
         beam_size: int = 0,
         n_best: int = 0,
+        alignment: bool = False,
     ) -> Iterator[pb.TranslateResponse]:
         """A live document: one request per chunk of sentences, one response each."""
 
         def requests() -> Iterator[pb.TranslateRequest]:
             for i, chunk in enumerate(chunks):
                 first = i == 0
-                yield _request(chunk, context if first else b"", model if first else "", beam_size, n_best, 0)
+                yield _request(
+                    chunk, context if first else b"", model if first else "", beam_size, n_best, 0, alignment
+                )
 
         return self.stub.TranslateStream(requests(), timeout=self.timeout, metadata=self.metadata)
 
@@ -101,9 +108,15 @@ class Client:
 
 
 def _request(
-    sentences: Iterable[str], context: bytes, model: str, beam_size: int, n_best: int, max_length: int
+    sentences: Iterable[str],
+    context: bytes,
+    model: str,
+    beam_size: int,
+    n_best: int,
+    max_length: int,
+    alignment: bool = False,
 ) -> pb.TranslateRequest:
-    options = pb.DecodeOptions(beam_size=beam_size, n_best=n_best, max_length=max_length)
+    options = pb.DecodeOptions(beam_size=beam_size, n_best=n_best, max_length=max_length, alignment=alignment)
     return pb.TranslateRequest(sentences=list(sentences), model=model, context=context, options=options)
 
 

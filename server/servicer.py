@@ -162,14 +162,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         self, model: ServedModel, translations: list[Translation], doc: DocState | None, sentences: int
     ) -> pb.TranslateResponse:
         return pb.TranslateResponse(
-            translations=[
-                pb.Translation(
-                    text=t.text,
-                    score=t.score,
-                    alternatives=[pb.Alternative(text=a, score=s) for a, s in t.alternatives],
-                )
-                for t in translations
-            ],
+            translations=[_translation(t) for t in translations],
             context=model.encode_context(doc, sentences, self.context_key),
             model=model.name,
             model_version=model.version,
@@ -203,7 +196,8 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             raise invalid(f"n_best {n_best} is larger than beam_size {beam}")
         if options.max_length > lim.max_length:
             raise invalid(f"max_length {options.max_length} is above the limit {lim.max_length}")
-        return dataclasses.replace(base, beam_size=beam, n_best=n_best), options.max_length
+        decode = dataclasses.replace(base, beam_size=beam, n_best=n_best, alignment=options.alignment)
+        return decode, options.max_length
 
     def _check_work(self, sentences: int, decode: DecodeConfig) -> None:
         """One request's work: sentences x beam x n-best, capped so no request can ask for hours of model time."""
@@ -213,6 +207,24 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 f"{sentences} sentences x beam_size {decode.beam_size} x n_best {decode.n_best} = {work}; "
                 f"the limit (--max-request-work) is {cap}: send fewer sentences per request"
             )
+
+
+def _translation(t: Translation) -> pb.Translation:
+    """A translation as the API gives it; alignments are empty unless the request asked for them."""
+    aligned = t.alternative_alignments or [[] for _ in t.alternatives]  # one per alternative
+    return pb.Translation(
+        text=t.text,
+        score=t.score,
+        alternatives=[
+            pb.Alternative(text=a, score=s, alignment=_points(links))
+            for (a, s), links in zip(t.alternatives, aligned, strict=True)
+        ],
+        alignment=_points(t.alignment),
+    )
+
+
+def _points(links: list[tuple[int, int]]) -> list[pb.AlignmentPoint]:
+    return [pb.AlignmentPoint(source=i, target=j) for i, j in links]
 
 
 class _Call:

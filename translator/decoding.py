@@ -36,6 +36,8 @@ class Translation:
     # With decode.alignment: (source word, target word) pairs, 0-based (Pharaoh's i-j), each target word
     # with the source word its pieces attended to most (the source's EOS and earlier sentences: no pair).
     alignment: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    # With decode.alignment: the alignment of each of `alternatives`, in their order.
+    alternative_alignments: list[list[tuple[int, int]]] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,9 @@ class Decoding:
         following = self.model.next_doc_state(encoder_final, best_states, outputs)
         translations = [self._to_translation(h) for h in nbest]
         for translation, hyps, source in zip(translations, nbest, sources, strict=False):
-            if hyps[0].attended:
-                translation.alignment = self.word_alignment(source, hyps[0].tokens, hyps[0].attended)
+            if any(h.attended for h in hyps):  # alignments asked for (an empty hypothesis attended nowhere)
+                best, *rest = (self.word_alignment(source, h.tokens, h.attended) for h in hyps)
+                translation.alignment, translation.alternative_alignments = best, rest
         return translations, following
 
     def _to_translation(self, hyps: list[Hypothesis]) -> Translation:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etranslator/v1/translator.proto\x12\rtranslator.v1\"t\n\x10TranslateRequest\x12\x11\n\tsentences\x18\x01 \x03(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\x0c\x12-\n\x07options\x18\x04 \x01(\x0b\x32\x1c.translator.v1.DecodeOptions\"F\n\rDecodeOptions\x12\x11\n\tbeam_size\x18\x01 \x01(\r\x12\x0e\n\x06n_best\x18\x02 \x01(\r\x12\x12\n\nmax_length\x18\x03 \x01(\r\"|\n\x11TranslateResponse\x12\x30\n\x0ctranslations\x18\x01 \x03(\x0b\x32\x1a.translator.v1.Translation\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\x0c\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\\\n\x0bTranslation\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x30\n\x0c\x61lternatives\x18\x03 \x03(\x0b\x32\x1a.translator.v1.Alternative\"*\n\x0b\x41lternative\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"\x13\n\x11ListModelsRequest\"U\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.translator.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x02 \x01(\t\"\xa0\x02\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0c\n\x04step\x18\x06 \x01(\x04\x12\x14\n\x0c\x63ontext_mode\x18\x07 \x01(\t\x12\x11\n\tloaded_at\x18\x08 \x01(\x01\x12\x34\n\x06\x63onfig\x18\t \x03(\x0b\x32$.translator.v1.ModelInfo.ConfigEntry\x12\x12\n\nparameters\x18\n \x01(\x04\x1a-\n\x0b\x43onfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8a\x01\n\x0f\x44ocumentContext\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12\x11\n\tsentences\x18\x04 \x01(\x04\x12&\n\x07tensors\x18\x05 \x03(\x0b\x32\x15.translator.v1.Tensor\"3\n\x06Tensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x32\x89\x02\n\nTranslator\x12N\n\tTranslate\x12\x1f.translator.v1.TranslateRequest\x1a .translator.v1.TranslateResponse\x12X\n\x0fTranslateStream\x12\x1f.translator.v1.TranslateRequest\x1a .translator.v1.TranslateResponse(\x01\x30\x01\x12Q\n\nListModels\x12 .translator.v1.ListModelsRequest\x1a!.translator.v1.ListModelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etranslator/v1/translator.proto\x12\rtranslator.v1\"t\n\x10TranslateRequest\x12\x11\n\tsentences\x18\x01 \x03(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\x0c\x12-\n\x07options\x18\x04 \x01(\x0b\x32\x1c.translator.v1.DecodeOptions\"Y\n\rDecodeOptions\x12\x11\n\tbeam_size\x18\x01 \x01(\r\x12\x0e\n\x06n_best\x18\x02 \x01(\r\x12\x12\n\nmax_length\x18\x03 \x01(\r\x12\x11\n\talignment\x18\x04 \x01(\x08\"|\n\x11TranslateResponse\x12\x30\n\x0ctranslations\x18\x01 \x03(\x0b\x32\x1a.translator.v1.Translation\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\x0c\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x8e\x01\n\x0bTranslation\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x30\n\x0c\x61lternatives\x18\x03 \x03(\x0b\x32\x1a.translator.v1.Alternative\x12\x30\n\talignment\x18\x04 \x03(\x0b\x32\x1d.translator.v1.AlignmentPoint\"\\\n\x0b\x41lternative\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x30\n\talignment\x18\x03 \x03(\x0b\x32\x1d.translator.v1.AlignmentPoint\"0\n\x0e\x41lignmentPoint\x12\x0e\n\x06source\x18\x01 \x01(\r\x12\x0e\n\x06target\x18\x02 \x01(\r\"\x13\n\x11ListModelsRequest\"U\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.translator.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x02 \x01(\t\"\xa0\x02\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0c\n\x04step\x18\x06 \x01(\x04\x12\x14\n\x0c\x63ontext_mode\x18\x07 \x01(\t\x12\x11\n\tloaded_at\x18\x08 \x01(\x01\x12\x34\n\x06\x63onfig\x18\t \x03(\x0b\x32$.translator.v1.ModelInfo.ConfigEntry\x12\x12\n\nparameters\x18\n \x01(\x04\x1a-\n\x0b\x43onfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8a\x01\n\x0f\x44ocumentContext\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12\x11\n\tsentences\x18\x04 \x01(\x04\x12&\n\x07tensors\x18\x05 \x03(\x0b\x32\x15.translator.v1.Tensor\"3\n\x06Tensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x32\x89\x02\n\nTranslator\x12N\n\tTranslate\x12\x1f.translator.v1.TranslateRequest\x1a .translator.v1.TranslateResponse\x12X\n\x0fTranslateStream\x12\x1f.translator.v1.TranslateRequest\x1a .translator.v1.TranslateResponse(\x01\x30\x01\x12Q\n\nListModels\x12 .translator.v1.ListModelsRequest\x1a!.translator.v1.ListModelsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,25 +36,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRANSLATEREQUEST']._serialized_start=49
   _globals['_TRANSLATEREQUEST']._serialized_end=165
   _globals['_DECODEOPTIONS']._serialized_start=167
-  _globals['_DECODEOPTIONS']._serialized_end=237
-  _globals['_TRANSLATERESPONSE']._serialized_start=239
-  _globals['_TRANSLATERESPONSE']._serialized_end=363
-  _globals['_TRANSLATION']._serialized_start=365
-  _globals['_TRANSLATION']._serialized_end=457
-  _globals['_ALTERNATIVE']._serialized_start=459
-  _globals['_ALTERNATIVE']._serialized_end=501
-  _globals['_LISTMODELSREQUEST']._serialized_start=503
-  _globals['_LISTMODELSREQUEST']._serialized_end=522
-  _globals['_LISTMODELSRESPONSE']._serialized_start=524
-  _globals['_LISTMODELSRESPONSE']._serialized_end=609
-  _globals['_MODELINFO']._serialized_start=612
-  _globals['_MODELINFO']._serialized_end=900
-  _globals['_MODELINFO_CONFIGENTRY']._serialized_start=855
-  _globals['_MODELINFO_CONFIGENTRY']._serialized_end=900
-  _globals['_DOCUMENTCONTEXT']._serialized_start=903
-  _globals['_DOCUMENTCONTEXT']._serialized_end=1041
-  _globals['_TENSOR']._serialized_start=1043
-  _globals['_TENSOR']._serialized_end=1094
-  _globals['_TRANSLATOR']._serialized_start=1097
-  _globals['_TRANSLATOR']._serialized_end=1362
+  _globals['_DECODEOPTIONS']._serialized_end=256
+  _globals['_TRANSLATERESPONSE']._serialized_start=258
+  _globals['_TRANSLATERESPONSE']._serialized_end=382
+  _globals['_TRANSLATION']._serialized_start=385
+  _globals['_TRANSLATION']._serialized_end=527
+  _globals['_ALTERNATIVE']._serialized_start=529
+  _globals['_ALTERNATIVE']._serialized_end=621
+  _globals['_ALIGNMENTPOINT']._serialized_start=623
+  _globals['_ALIGNMENTPOINT']._serialized_end=671
+  _globals['_LISTMODELSREQUEST']._serialized_start=673
+  _globals['_LISTMODELSREQUEST']._serialized_end=692
+  _globals['_LISTMODELSRESPONSE']._serialized_start=694
+  _globals['_LISTMODELSRESPONSE']._serialized_end=779
+  _globals['_MODELINFO']._serialized_start=782
+  _globals['_MODELINFO']._serialized_end=1070
+  _globals['_MODELINFO_CONFIGENTRY']._serialized_start=1025
+  _globals['_MODELINFO_CONFIGENTRY']._serialized_end=1070
+  _globals['_DOCUMENTCONTEXT']._serialized_start=1073
+  _globals['_DOCUMENTCONTEXT']._serialized_end=1211
+  _globals['_TENSOR']._serialized_start=1213
+  _globals['_TENSOR']._serialized_end=1264
+  _globals['_TRANSLATOR']._serialized_start=1267
+  _globals['_TRANSLATOR']._serialized_end=1532
 # @@protoc_insertion_point(module_scope)

@@ -19,14 +19,16 @@ class TranslateRequest(_message.Message):
     def __init__(self, sentences: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., context: _Optional[bytes] = ..., options: _Optional[_Union[DecodeOptions, _Mapping]] = ...) -> None: ...
 
 class DecodeOptions(_message.Message):
-    __slots__ = ("beam_size", "n_best", "max_length")
+    __slots__ = ("beam_size", "n_best", "max_length", "alignment")
     BEAM_SIZE_FIELD_NUMBER: _ClassVar[int]
     N_BEST_FIELD_NUMBER: _ClassVar[int]
     MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     beam_size: int
     n_best: int
     max_length: int
-    def __init__(self, beam_size: _Optional[int] = ..., n_best: _Optional[int] = ..., max_length: _Optional[int] = ...) -> None: ...
+    alignment: bool
+    def __init__(self, beam_size: _Optional[int] = ..., n_best: _Optional[int] = ..., max_length: _Optional[int] = ..., alignment: _Optional[bool] = ...) -> None: ...
 
 class TranslateResponse(_message.Message):
     __slots__ = ("translations", "context", "model", "model_version")
@@ -41,22 +43,34 @@ class TranslateResponse(_message.Message):
     def __init__(self, translations: _Optional[_Iterable[_Union[Translation, _Mapping]]] = ..., context: _Optional[bytes] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class Translation(_message.Message):
-    __slots__ = ("text", "score", "alternatives")
+    __slots__ = ("text", "score", "alternatives", "alignment")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     text: str
     score: float
     alternatives: _containers.RepeatedCompositeFieldContainer[Alternative]
-    def __init__(self, text: _Optional[str] = ..., score: _Optional[float] = ..., alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ...) -> None: ...
+    alignment: _containers.RepeatedCompositeFieldContainer[AlignmentPoint]
+    def __init__(self, text: _Optional[str] = ..., score: _Optional[float] = ..., alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentPoint, _Mapping]]] = ...) -> None: ...
 
 class Alternative(_message.Message):
-    __slots__ = ("text", "score")
+    __slots__ = ("text", "score", "alignment")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     text: str
     score: float
-    def __init__(self, text: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+    alignment: _containers.RepeatedCompositeFieldContainer[AlignmentPoint]
+    def __init__(self, text: _Optional[str] = ..., score: _Optional[float] = ..., alignment: _Optional[_Iterable[_Union[AlignmentPoint, _Mapping]]] = ...) -> None: ...
+
+class AlignmentPoint(_message.Message):
+    __slots__ = ("source", "target")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    source: int
+    target: int
+    def __init__(self, source: _Optional[int] = ..., target: _Optional[int] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()

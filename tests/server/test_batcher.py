@@ -329,6 +329,29 @@ def test_requests_that_differ_only_in_n_best_share_one_search(model: ServedModel
     assert (listed.text, listed.score) == (best.text, pytest.approx(best.score, abs=1e-5))
 
 
+def test_a_request_for_alignments_gets_them_and_its_neighbours_do_not(model: ServedModel) -> None:
+    """Alignments are a search setting (its steps keep each piece's strongest attention): requests with and
+    without them run concurrently in searches of their own, and each gets what it asked for, no more."""
+    import dataclasses
+
+    batcher = Batcher(max_batch_size=8, max_wait_ms=2000)
+    base = dataclasses.replace(model.translator.config.decode, beam_size=3, n_best=2)
+    aligned = dataclasses.replace(base, alignment=True)
+    doc = ["look at that cow .", "it is very cute ."]
+    plain = batcher.submit(Job(model, doc, None, base, client="a"))
+    asked = batcher.submit(Job(model, doc, None, aligned, client="b"))
+    assert plain.key != asked.key
+    without, _ = plain.future.result(timeout=60)
+    with_links, _ = asked.future.result(timeout=60)
+    batcher.stop()
+    offline = model.translator.translate_documents([doc], decode=aligned)[0]
+    assert [t.text for t in without] == [t.text for t in with_links] == [t.text for t in offline]
+    assert all(t.alignment == [] and t.alternative_alignments == [] for t in without)
+    assert [t.alignment for t in with_links] == [t.alignment for t in offline]
+    assert [t.alternative_alignments for t in with_links] == [t.alternative_alignments for t in offline]
+    assert with_links[0].alignment and all(len(t.alternative_alignments) == 1 for t in with_links)
+
+
 def test_a_new_one_sentence_request_starts_within_a_few_steps_whatever_else_runs(model: ServedModel) -> None:
     """Eight long documents hold every row: a newcomer starts from the reserve, not after a sentence frees one."""
     from server.batcher import ADMIT_AFTER_STEPS

@@ -1,4 +1,4 @@
-"""`nmt client` against a live server: the three ways of sending a document agree."""
+"""`nmt client` against a live server: the three ways of sending a document agree, with `nmt translate` too."""
 
 from __future__ import annotations
 
@@ -86,3 +86,23 @@ def test_client_output_is_line_for_line_with_its_input(
     assert main([*args, "-o", str(out)]) == 0
     lines = out.read_text().split("\n")[:-1]
     assert [bool(line) for line in lines] == [bool(line) for line in text.split("\n")[:-1]]
+
+
+def test_client_alignments_are_what_nmt_translate_writes(
+    served: Server, trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`nmt client --alignments FILE` writes the file `nmt translate --alignments FILE` does, line for line
+    (blank for blank lines), in every mode, beside the same translations."""
+    text = "\nlook at that cow .\nit is very cute .\n\nlook at that dog .\n"
+    source = tmp_path / "in.txt"
+    source.write_text(text)
+    local = tmp_path / "local.links"
+    assert main(["translate", "--model", str(trained_run), "-i", str(source), "--alignments", str(local)]) == 0
+    expected_text = capsys.readouterr().out
+    assert len(local.read_text().splitlines()) == len(text.splitlines()) and local.read_text().strip()
+    argv = ["client", "translate", "--target", f"127.0.0.1:{served.port}", "-i", str(source)]
+    for mode in ("document", "sentence", "stream"):
+        links = tmp_path / f"{mode}.links"
+        assert main([*argv, "--mode", mode, "--alignments", str(links)]) == 0
+        assert capsys.readouterr().out == expected_text
+        assert links.read_text() == local.read_text()

@@ -110,6 +110,7 @@ options = st.builds(
     beam_size=st.integers(0, 40),
     n_best=st.integers(0, 40),
     max_length=st.integers(0, 2000),
+    alignment=st.booleans(),
 )
 
 

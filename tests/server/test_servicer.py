@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import threading
 import time
@@ -86,6 +87,45 @@ def test_beam_and_n_best(stub: pb_grpc.TranslatorStub) -> None:
         assert len({t.text, *(a.text for a in t.alternatives)}) == 3
 
 
+def links(t: pb.Translation | pb.Alternative) -> list[tuple[int, int]]:
+    return [(p.source, p.target) for p in t.alignment]
+
+
+def test_alignments_match_the_library_in_every_way_of_calling(stub: pb_grpc.TranslatorStub, served: Server) -> None:
+    """DecodeOptions.alignment: each translation and alternative carries the word alignment the
+    in-process Translator gives (`nmt translate --alignments`), whether the document comes in one
+    call, in calls passing the context along, or in a stream; the text and context do not change."""
+    translator = Translator.load(served.registry.get("tiny").stamp.path)
+    decode = dataclasses.replace(translator.config.decode, beam_size=3, n_best=2, alignment=True)
+    doc = DOCS[2]
+    expected = translator.translate_documents([doc], decode=decode)[0]
+    whole = stub.Translate(request(doc, beam_size=3, n_best=2, alignment=True))
+    per_sentence, context = [], b""
+    for sentence in doc:
+        reply = stub.Translate(request([sentence], context, beam_size=3, n_best=2, alignment=True))
+        per_sentence.extend(reply.translations)
+        context = reply.context
+    stream = iter([request([s], beam_size=3, n_best=2, alignment=True) for s in doc])
+    streamed = [t for r in stub.TranslateStream(stream) for t in r.translations]
+    for got in (list(whole.translations), per_sentence, streamed):
+        assert [t.text for t in got] == [t.text for t in expected]
+        assert [links(t) for t in got] == [t.alignment for t in expected]
+        assert [[links(a) for a in t.alternatives] for t in got] == [t.alternative_alignments for t in expected]
+    assert any(links(t) for t in whole.translations)  # not vacuously equal (the tiny model attends to EOS a lot)
+    plain = stub.Translate(request(doc, beam_size=3, n_best=2))
+    assert texts(plain) == texts(whole) and plain.context == whole.context == context
+    assert [t.score for t in plain.translations] == pytest.approx([t.score for t in whole.translations], abs=1e-5)
+
+
+def test_alignments_are_absent_unless_asked(stub: pb_grpc.TranslatorStub) -> None:
+    reply = stub.Translate(request(DOCS[1], beam_size=3, n_best=2))
+    assert not any(t.alignment or any(a.alignment for a in t.alternatives) for t in reply.translations)
+    asked, not_asked = stub.TranslateStream(
+        iter([request([DOCS[1][0]], alignment=True), request([DOCS[1][1]], alignment=False)])
+    )  # options are per message
+    assert links(asked.translations[0]) and not_asked.translations[0].alignment == []
+
+
 def test_max_length_caps_the_output(stub: pb_grpc.TranslatorStub) -> None:
     full = stub.Translate(request(["look at that horse ."]))
     capped = stub.Translate(request(["look at that horse ."], max_length=1))
@@ -157,6 +197,7 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
         (request(["a ."], model="nope"), grpc.StatusCode.NOT_FOUND, "no model named 'nope'"),
         (request(["a ."], beam_size=17), grpc.StatusCode.INVALID_ARGUMENT, "beam_size 17"),
         (request(["a ."], beam_size=2, n_best=3), grpc.StatusCode.INVALID_ARGUMENT, "n_best 3"),
+        (request(["a ."], n_best=17, alignment=True), grpc.StatusCode.INVALID_ARGUMENT, "n_best 17"),
         (request(["a ."], max_length=513), grpc.StatusCode.INVALID_ARGUMENT, "max_length 513"),
         (request(["a ."] * 20, beam_size=16, n_best=16), grpc.StatusCode.INVALID_ARGUMENT, "--max-request-work"),
         (request(["a ."], context=b"garbage"), grpc.StatusCode.INVALID_ARGUMENT, "bad magic"),
