@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,12 +28,25 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         choices=list(CORPORA),
         help="; ".join(f"{name}: {help}" for name, (help, _) in CORPORA.items()),
     )
-    p.add_argument("--out", required=True, type=Path, help="output directory for {train,dev,test}.{en,es,doc}")
+    p.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="output directory for {train,dev,test}.{en,es,doc}"
+    )
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
     p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns/-stories: training documents")
     p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns/-stories: random seed")
-    p.add_argument("--data", type=Path, help="bible-* and mix: the corpus directory to start from (default: --out)")
-    p.add_argument("--also", type=Path, action="append", default=[], help="mix: another corpus directory")
+    p.add_argument(
+        "--corpus-dir",
+        type=Path,
+        metavar="DIR",
+        help="bible-* and mix: the corpus DIRECTORY to start from, as `nmt prepare` wrote it (DIR/train.en, "
+        "DIR/test.es, ...; a directory, not a file prefix); bible-clauses and mix need it, the others default "
+        "to --out",
+    )
+    # The old name: elsewhere (evaluate, cxmi, shortlist) --data is a file PREFIX, here it was a directory.
+    p.add_argument("--data", type=Path, dest="old_data", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--also", type=Path, action="append", default=[], metavar="DIR", help="mix: another corpus directory (repeat)"
+    )
     p.add_argument("--antecedents", type=Path, help="bible-balanced: TSV doc_id, verse, Spanish antecedent (by hand)")
     p.add_argument("--factor", type=int, default=6, help="bible-targeted: copies of each window")
     p.add_argument(
@@ -45,6 +59,15 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _prepare(args: argparse.Namespace) -> int:
+    if args.old_data is not None:
+        print(
+            "nmt prepare: --data is deprecated here (every other command's --data is a file PREFIX): "
+            "use --corpus-dir DIR; it goes away in the next release",
+            file=sys.stderr,
+        )
+        if args.corpus_dir is not None and args.corpus_dir != args.old_data:
+            raise UsageError("nmt prepare: give --corpus-dir or its old name --data, not both")
+        args.corpus_dir = args.old_data
     args.out.mkdir(parents=True, exist_ok=True)
     _, build = CORPORA[args.corpus]
     print(json.dumps({"out": str(args.out), **build(args)}))
@@ -69,19 +92,19 @@ def _bible(args: argparse.Namespace) -> dict[str, object]:
 def _clauses(args: argparse.Namespace) -> dict[str, object]:
     from corpora.clauses import build_clause_corpus
 
-    return {**build_clause_corpus(_data(args), args.out), **_contrastive_sets(args.out, args.out)}
+    return {**build_clause_corpus(_corpus_dir(args), args.out), **_contrastive_sets(args.out, args.out)}
 
 
 def _balanced(args: argparse.Namespace) -> dict[str, object]:
     from corpora.balanced import build_balanced_set
 
-    return dict(build_balanced_set(args.data or args.out, out=args.out, antecedents=args.antecedents))
+    return dict(build_balanced_set(args.corpus_dir or args.out, out=args.out, antecedents=args.antecedents))
 
 
 def _targeted(args: argparse.Namespace) -> dict[str, object]:
     from corpora.targeted import build_targeted_corpus
 
-    return dict(build_targeted_corpus(args.data or args.out, args.out, args.factor, args.select))
+    return dict(build_targeted_corpus(args.corpus_dir or args.out, args.out, args.factor, args.select))
 
 
 def _synthetic(args: argparse.Namespace) -> dict[str, object]:
@@ -100,32 +123,32 @@ def _mix(args: argparse.Namespace) -> dict[str, object]:
     from corpora.mix import build_mix
 
     if not args.also:
-        raise UsageError("nmt prepare mix: needs at least one --also (a corpus to add to --data's)")
-    return dict(build_mix(_data(args), args.also, args.out))
+        raise UsageError("nmt prepare mix: needs at least one --also (a corpus directory to add to --corpus-dir's)")
+    return dict(build_mix(_corpus_dir(args), args.also, args.out))
 
 
-def _data(args: argparse.Namespace) -> Path:
-    if args.data is None:
-        raise UsageError(f"nmt prepare {args.corpus}: needs --data, the corpus to start from")
-    return Path(args.data)
+def _corpus_dir(args: argparse.Namespace) -> Path:
+    if args.corpus_dir is None:
+        raise UsageError(f"nmt prepare {args.corpus}: needs --corpus-dir DIR, the corpus directory to start from")
+    return Path(args.corpus_dir)
 
 
 # name -> (what it builds, the builder): `nmt prepare NAME` prints the builder's counts as JSON
 CORPORA: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, object]]]] = {
     "bible": ("WEB -> Reina-Valera 1909 from Debian's SWORD modules (with the contrastive sets)", _bible),
     "bible-contrastive": (
-        "only mine {dev,test}.contrastive.jsonl from the corpus in --data",
-        lambda args: _contrastive_sets(args.data or args.out, args.out),
+        "only mine {dev,test}.contrastive.jsonl from the corpus in --corpus-dir",
+        lambda args: _contrastive_sets(args.corpus_dir or args.out, args.out),
     ),
     "bible-balanced": (
         "{dev,test}.balanced.jsonl, twin items whose contexts differ in the antecedent's gender",
         _balanced,
     ),
     "bible-clauses": (
-        "the corpus in --data with verses split into aligned clauses (and its contrastive sets)",
+        "the corpus in --corpus-dir with verses split into aligned clauses (and its contrastive sets)",
         _clauses,
     ),
-    "bible-targeted": ("--data's train split plus its context-dependent pronoun windows x --factor", _targeted),
+    "bible-targeted": ("--corpus-dir's train split plus its context-dependent pronoun windows x --factor", _targeted),
     "synthetic-pronouns": (
         "documents whose last sentence's Spanish gender depends only on an earlier noun (+ test.contrastive.jsonl)",
         _synthetic,
@@ -135,5 +158,5 @@ CORPORA: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, object]]]
         "hand-written everyday documents in twin pairs (+ natural-twins.contrastive.jsonl): a test no generator wrote",
         lambda args: __import__("corpora.natural").natural.prepare(args),
     ),
-    "mix": ("--data's train split plus each --also's (dev/test: --data's)", _mix),
+    "mix": ("--corpus-dir's train split plus each --also's (dev/test: --corpus-dir's)", _mix),
 }

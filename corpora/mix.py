@@ -1,6 +1,6 @@
 """A training split made of several corpora's training splits, for a second domain beside the first.
 
-`nmt prepare mix --data BIBLE --also STORIES --out MIX` writes MIX/train =
+`nmt prepare mix --corpus-dir BIBLE --also STORIES --out MIX` writes MIX/train =
 BIBLE/train followed by STORIES/train (documents whole; the trainer shuffles
 documents, so the order does not matter), and MIX/dev, MIX/test = BIBLE's,
 so that validation and every figure stay on the first corpus. Document ids

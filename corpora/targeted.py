@@ -165,7 +165,7 @@ def build_targeted_corpus(
     if select not in CHOICES:
         raise ValueError(f"select must be one of {sorted(CHOICES)}, got {select!r}")
     if out.resolve() == data.resolve():
-        raise UsageError(f"{out}: --out must differ from --data (the training split would be overwritten)")
+        raise UsageError(f"{out}: --out must differ from --corpus-dir (the training split would be overwritten)")
     documents = read_corpus(str(data / "train"), src, tgt)
     lexicon = Lexicon([t for doc in documents for t in doc.targets])
     if select == TWINS:

@@ -45,7 +45,13 @@ def add_cxmi(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "a random other document's context after as many sentences. Prints a table, then one JSON line.",
     )
     p.add_argument("--model", required=True, help="checkpoint file or run directory (its best checkpoint)")
-    p.add_argument("--data", required=True, help="corpus with references: PREFIX or .tsv[.gz]")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="PREFIX",
+        help="corpus with references: a file PREFIX, not a directory (PREFIX.en, PREFIX.es, PREFIX.doc: "
+        "e.g. data/bible-en-es/test), or a .tsv[.gz] file",
+    )
     p.add_argument("--src", help="source suffix (default: the model's)")
     p.add_argument("--tgt", help="target suffix (default: the model's)")
     p.add_argument("--max-docs", type=int, default=0, help="only the first N documents (0: all)")
@@ -97,8 +103,19 @@ def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="translate test corpora in document mode, score them with sacrebleu, compare systems, write a report",
     )
     add_model_arguments(p, many=True)
-    p.add_argument("--data", required=True, help="test corpus: PREFIX or .tsv[.gz]")
-    p.add_argument("--dev", help="also evaluate this corpus (reported as split 'dev'; --data's is its file name)")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="PREFIX",
+        help="test corpus: a file PREFIX, not a directory (PREFIX.en, PREFIX.es, PREFIX.doc: "
+        "e.g. data/bible-en-es/test), or a .tsv[.gz] file",
+    )
+    p.add_argument(
+        "--dev",
+        metavar="PREFIX",
+        help="also evaluate this corpus, a PREFIX or .tsv[.gz] as --data (reported as split 'dev'; "
+        "--data's as its file name)",
+    )
     p.add_argument("--src", default=None, help="source suffix (default: the model's)")
     p.add_argument("--tgt", default=None, help="target suffix (default: the model's)")
     p.add_argument("--output", "-o", type=Path, help="one model: write its test hypotheses here, one per line")

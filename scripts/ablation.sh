@@ -31,7 +31,7 @@ if [ ! -f "$OUT/synthetic/test.contrastive.jsonl" ]; then
     nmt prepare synthetic-pronouns --out "$OUT/synthetic" --docs 20000 >"$OUT/synthetic.prepare.json"
 fi
 if [ ! -f "$OUT/contrastive/dev.contrastive.jsonl" ]; then
-    nmt prepare bible-contrastive --data "$DATA" --out "$OUT/contrastive" >"$OUT/contrastive.prepare.json"
+    nmt prepare bible-contrastive --corpus-dir "$DATA" --out "$OUT/contrastive" >"$OUT/contrastive.prepare.json"
 fi
 
 train() {  # corpus variant steps

@@ -19,7 +19,7 @@ if [ ! -s "$DATA/test.en" ]; then
 fi
 if [ ! -s "$MIX/train.en" ]; then
     nmt prepare synthetic-stories --docs 3000 --out "$STORIES"
-    nmt prepare mix --data "$DATA" --also "$STORIES" --out "$MIX"
+    nmt prepare mix --corpus-dir "$DATA" --also "$STORIES" --out "$MIX"
 fi
 # --max-minutes 0: the recipe's fixed step count, whatever an earlier MINUTES=... run saved.
 nmt train --config configs/bible-stories.yaml --out "$RUN" --max-minutes "${MINUTES:-0}" --resume

@@ -231,7 +231,8 @@ def test_train_command_parses_with_the_real_cli(compose: dict[str, Any]) -> None
     assert bible.corpus == "bible" and bible.no_install, "the image has the modules; apt-get needs root"
     # the default recipe's corpus, built as configs/bible-stories.yaml says (3,000 stories beside the Bible)
     assert (stories.corpus, stories.docs, mix.corpus) == ("synthetic-stories", 3000, "mix")
-    assert (mix.data, mix.also) == (bible.out, [stories.out])
+    assert (mix.corpus_dir, mix.also) == (bible.out, [stories.out])
+    assert not any(getattr(s, "old_data", None) for s in steps), "prepare's --data is deprecated: --corpus-dir"
     # train reads what prepare wrote (dev: the Bible's), with the config the image ships
     assert Path(train_args.train).parent == Path(mix.out) and Path(train_args.dev).parent == Path(bible.out)
     assert Path(train_args.config) == Path("configs/bible-stories.yaml") and (ROOT / train_args.config).is_file()

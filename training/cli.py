@@ -44,7 +44,12 @@ def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="e.g. train.lr=1e-3"
     )
-    p.add_argument("--train", help="training corpus: PREFIX (PREFIX.src/.tgt[/.doc]) or a .tsv[.gz]")
+    p.add_argument(
+        "--train",
+        metavar="PREFIX",
+        help="training corpus: a file PREFIX (PREFIX.en, PREFIX.es[, PREFIX.doc]: e.g. data/bible-en-es/train), "
+        "a .tsv[.gz] file, or a store DIRECTORY written by `nmt binarize`",
+    )
     p.add_argument("--src", help="source language suffix (default en)")
     p.add_argument("--tgt", help="target language suffix (default es)")
 
@@ -52,7 +57,7 @@ def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """Flags shared by `nmt train` and `python -m training` (what torchrun runs)."""
     add_corpus_arguments(p)
-    p.add_argument("--dev", help="dev corpus, same forms")
+    p.add_argument("--dev", metavar="PREFIX", help="dev corpus: a file PREFIX or a .tsv[.gz] file")
     p.add_argument("--out", help="run directory (checkpoints, metrics, logs)")
     p.add_argument(
         "--context",
@@ -171,7 +176,13 @@ def _add_shortlist(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "shortlist", help="(re)build a checkpoint's vocabulary shortlist (training writes one; older models lack it)"
     )
     p.add_argument("--model", required=True, type=Path, help="checkpoint file, or run directory (best.pt and last.pt)")
-    p.add_argument("--data", required=True, help="the training corpus: PREFIX, .tsv[.gz] or a binarized store")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="PREFIX",
+        help="the training corpus: a file PREFIX (PREFIX.en, PREFIX.es: e.g. data/bible-en-es/train), "
+        "a .tsv[.gz] file, or a store DIRECTORY written by `nmt binarize`",
+    )
     p.add_argument("--frequent", type=int, default=100, help="most frequent target pieces, always in")
     p.add_argument("--per-source", type=int, default=20, help="target pieces per source piece")
     p.set_defaults(func=_shortlist)

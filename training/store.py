@@ -187,7 +187,10 @@ def read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise StoreError(f"{file}: missing: {path} is not a binarized corpus (or its build did not finish)") from None
+        raise StoreError(
+            f"{file}: missing: {path} is not a binarized corpus (or its build did not finish); "
+            f"a text corpus is a file PREFIX, not a directory: e.g. {path / 'train'} for {path / 'train'}.en"
+        ) from None
     except (OSError, ValueError) as e:
         raise StoreError(f"{file}: unreadable: {e}") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

@@ -220,7 +220,7 @@ def iter_parallel(
         CorpusError: With ``file:line`` of the first problem.
     """
     prefix = Path(prefix)
-    paths = [_required(Path(f"{prefix}.{lang}")) for lang in (src_lang, tgt_lang)]
+    paths = _language_files(prefix, src_lang, tgt_lang)
     ids_file = _existing(Path(f"{prefix}.doc"))
     if ids_file is not None:
         paths.append(ids_file)
@@ -275,9 +275,22 @@ def corpus_files(spec: str | Path, src_lang: str, tgt_lang: str) -> list[Path]:
     """The files `iter_corpus` reads for ``spec``, in a fixed order (to fingerprint their bytes)."""
     if _is_tsv(spec):
         return [_required(Path(spec))]
-    paths = [_required(Path(f"{spec}.{lang}")) for lang in (src_lang, tgt_lang)]
+    paths = _language_files(Path(spec), src_lang, tgt_lang)
     ids_file = _existing(Path(f"{spec}.doc"))
     return paths + ([ids_file] if ids_file else [])
+
+
+def _language_files(prefix: Path, src_lang: str, tgt_lang: str) -> list[Path]:
+    """PREFIX.SRC and PREFIX.TGT (maybe gzipped); a directory given for PREFIX is named as the mistake it is."""
+    try:
+        return [_required(Path(f"{prefix}.{lang}")) for lang in (src_lang, tgt_lang)]
+    except CorpusError:
+        if prefix.is_dir():
+            raise CorpusError(
+                f"{prefix} is a directory; a corpus here is a file PREFIX (it reads PREFIX.{src_lang}, "
+                f"PREFIX.{tgt_lang} and PREFIX.doc), e.g. {prefix / 'test'}"
+            ) from None
+        raise
 
 
 def _is_tsv(spec: str | Path) -> bool:

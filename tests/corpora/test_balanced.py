@@ -119,7 +119,7 @@ def test_a_sentence_level_model_scores_exactly_half_of_the_items(corpus: Path) -
 def test_prepare_bible_balanced_writes_both_splits(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["prepare", "bible-balanced", "--data", str(corpus), "--out", str(tmp_path)]) == 0
+    assert main(["prepare", "bible-balanced", "--corpus-dir", str(corpus), "--out", str(tmp_path)]) == 0
     counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert counts["dev.balanced.jsonl"]["pairs"] == len(NOUNS) and counts["test.balanced.jsonl"]["pairs"] == 2
     assert (tmp_path / "test.balanced.jsonl").is_file()

@@ -79,7 +79,7 @@ def test_prepare_bible_clauses_writes_every_split(tmp_path: Path, capsys: pytest
     write_parallel(data / "train", "en", "es", [Document("t", (DAY[0], BLESS[0]), (DAY[1], BLESS[1]))])
     for split in ("dev", "test"):
         write_parallel(data / split, "en", "es", [Document(split, (SAID[0],), (SAID[1],))])
-    assert main(["prepare", "bible-clauses", "--data", str(data), "--out", str(out)]) == 0
+    assert main(["prepare", "bible-clauses", "--corpus-dir", str(data), "--out", str(out)]) == 0
     counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert counts["train"] == {"verses": 2, "verses_split": 2, "lines": 4}
     assert counts["dev"] == {"verses": 1, "verses_split": 1, "lines": 2} and "dev.contrastive.jsonl" in counts

@@ -50,13 +50,48 @@ def test_the_parser_imports_no_builder() -> None:
     "corpus, flags",
     [("bible-clauses", []), ("mix", ["--also", "other"])],
 )
-def test_a_corpus_built_from_another_needs_data(
+def test_a_corpus_built_from_another_needs_its_directory(
     corpus: str, flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["prepare", corpus, "--out", str(tmp_path / "out"), *flags]) == 2
-    assert f"nmt prepare {corpus}: needs --data" in capsys.readouterr().err
+    assert f"nmt prepare {corpus}: needs --corpus-dir DIR, the corpus directory" in capsys.readouterr().err
 
 
 def test_mix_needs_a_corpus_to_add(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["prepare", "mix", "--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert main(["prepare", "mix", "--corpus-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "needs at least one --also" in capsys.readouterr().err
+
+
+def test_prepare_data_is_a_deprecated_name_for_corpus_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--data` was prepare's name for a corpus DIRECTORY, while every other command's --data is a file PREFIX:
+    it still works, as --corpus-dir, with one line on stderr saying so."""
+    monkeypatch.setitem(CORPORA, "invented", ("a corpus made up for this test", lambda a: {"from": str(a.corpus_dir)}))
+    out = tmp_path / "out"
+    assert main(["prepare", "invented", "--data", str(tmp_path), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"out": str(out), "from": str(tmp_path)}
+    [warning] = captured.err.splitlines()
+    assert "--data is deprecated" in warning and "use --corpus-dir DIR" in warning
+    assert main(["prepare", "invented", "--corpus-dir", str(tmp_path), "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""  # the new name: no warning
+    assert main(["prepare", "invented", "--data", str(tmp_path), "--corpus-dir", str(out), "--out", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_every_corpus_flag_says_directory_or_prefix(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--data` had two meanings (issue 28): prepare's corpus is a DIR, the other commands' a file PREFIX,
+    and each --help says which; prepare's --help no longer shows --data at all."""
+
+    def help_of(command: str) -> str:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        return " ".join(capsys.readouterr().out.split())
+
+    prepare = help_of("prepare")
+    assert "--corpus-dir DIR" in prepare and "DIRECTORY" in prepare and "--data" not in prepare
+    for command in ("evaluate", "cxmi", "shortlist"):
+        text = help_of(command)
+        assert "--data PREFIX" in text and "file PREFIX" in text, command
+    assert "--train PREFIX" in help_of("train") and "store DIRECTORY" in help_of("train")

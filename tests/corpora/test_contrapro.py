@@ -79,7 +79,7 @@ def test_prepare_bible_contrastive_writes_sets_that_nmt_score_reads(tmp_path: Pa
     other = Document("Exo.2", ("He saw.",), ("Y lo vieron.",))  # "vieron" follows "lo": a verb, not a noun
     for split in ("train", "dev", "test"):
         write_parallel(tmp_path / split, "en", "es", [doc, other])
-    assert main(["prepare", "bible-contrastive", "--data", str(tmp_path), "--out", str(tmp_path / "cp")]) == 0
+    assert main(["prepare", "bible-contrastive", "--corpus-dir", str(tmp_path), "--out", str(tmp_path / "cp")]) == 0
     for split in ("dev", "test"):
         [item] = load_contrastive(tmp_path / "cp" / f"{split}.contrastive.jsonl")
         assert item.contrastive == ("Y la vieron á él.",) and item.distance == 1 and item.kind == "pronoun-fsg"

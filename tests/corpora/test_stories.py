@@ -64,7 +64,7 @@ def test_prepare_mix_puts_stories_beside_the_first_corpus(tmp_path: Path) -> Non
     stories, first, mix = tmp_path / "stories", tmp_path / "first", tmp_path / "mix"
     assert main(["prepare", "synthetic-stories", "--out", str(stories), "--docs", "30"]) == 0
     assert main(["prepare", "synthetic-pronouns", "--out", str(first), "--docs", "20"]) == 0
-    assert main(["prepare", "mix", "--data", str(first), "--also", str(stories), "--out", str(mix)]) == 0
+    assert main(["prepare", "mix", "--corpus-dir", str(first), "--also", str(stories), "--out", str(mix)]) == 0
     train = read_corpus(mix / "train", "en", "es")
     assert len(train) == 50 and len({d.doc_id for d in train}) == 50  # clashing ids were prefixed
     assert train[:20] == read_corpus(first / "train", "en", "es")

@@ -120,12 +120,12 @@ def test_select_feminine_keeps_only_feminine_items(tmp_path: Path) -> None:
 
 def test_nmt_prepare_bible_targeted_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data, out = corpus(tmp_path), tmp_path / "out"
-    assert main(["prepare", "bible-targeted", "--data", str(data), "--out", str(out), "--factor", "2"]) == 0
+    assert main(["prepare", "bible-targeted", "--corpus-dir", str(data), "--out", str(out), "--factor", "2"]) == 0
     counts = json.loads(capsys.readouterr().out)
     assert counts["factor"] == 2 and counts["windows"] == 3 and counts["extra_documents"] == 6
     assert len(read_corpus(str(out / "train"), "en", "es")) == 3 + 6
-    assert main(["prepare", "bible-targeted", "--data", str(data), "--out", str(data)]) == 2
-    assert "--out must differ from --data" in capsys.readouterr().err
+    assert main(["prepare", "bible-targeted", "--corpus-dir", str(data), "--out", str(data)]) == 2
+    assert "--out must differ from --corpus-dir" in capsys.readouterr().err
 
 
 def test_select_twins_adds_both_twins_of_every_pair_the_training_split_holds(
@@ -137,7 +137,7 @@ def test_select_twins_adds_both_twins_of_every_pair_the_training_split_holds(
     items = dev_docs()  # "They came to the city. [Then they rested.] And they dwelt in it." -> ella / él
     write_parallel(data / "train", "en", "es", [*train_docs(), *items])
     write_parallel(data / "dev", "en", "es", [DEV])
-    assert main(["prepare", "bible-targeted", "--data", str(data), "--out", str(out), "--select", "twins"]) == 0
+    assert main(["prepare", "bible-targeted", "--corpus-dir", str(data), "--out", str(out), "--select", "twins"]) == 0
     counts = json.loads(capsys.readouterr().out)
     assert counts["twin_pairs"] == len(NOUNS) and counts["extra_documents"] == len(NOUNS) * 2 * 6
     extra = read_corpus(str(out / "train"), "en", "es")[len(train_docs()) + len(items) :]

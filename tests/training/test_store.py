@@ -157,6 +157,14 @@ def test_damaged_store_is_refused_naming_the_file(store_dir: Path, name: str, da
         open_store(store_dir)
 
 
+def test_a_corpus_directory_given_as_a_store_says_a_corpus_is_a_prefix(tmp_path: Path) -> None:
+    """A directory is read as a store; `nmt prepare`'s corpus directory given instead names the PREFIX wanted."""
+    (tmp_path / "train.en").write_text("a\n")
+    with pytest.raises(StoreError, match="not a binarized corpus") as error:
+        open_store(tmp_path)
+    assert f"a text corpus is a file PREFIX, not a directory: e.g. {tmp_path / 'train'}" in str(error.value)
+
+
 def test_training_on_a_truncated_store_fails_naming_the_file(tmp_path: Path, store_dir: Path) -> None:
     src = store_dir / "src.bin"
     src.write_bytes(src.read_bytes()[:-2])

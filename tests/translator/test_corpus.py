@@ -11,6 +11,7 @@ import pytest
 from translator.corpus import (
     CorpusError,
     Document,
+    corpus_files,
     format_documents_text,
     read_corpus,
     read_documents_text,
@@ -208,6 +209,15 @@ def test_missing_file_is_a_corpus_error(tmp_path: Path, missing: str) -> None:
     (tmp_path / missing).unlink()
     with pytest.raises(CorpusError, match=f"{missing}: no such file"):
         read_parallel(prefix, "en", "es")
+
+
+def test_a_directory_for_a_prefix_is_named_as_the_mistake(tmp_path: Path) -> None:
+    """`--data data/bible-en-es` (the corpus directory `nmt prepare` writes) where a file PREFIX is wanted."""
+    _aligned(tmp_path, "a\n", "A\n")
+    for read in (read_parallel, corpus_files):
+        with pytest.raises(CorpusError, match=f"{tmp_path} is a directory; a corpus here is a file PREFIX") as error:
+            read(tmp_path, "en", "es")
+        assert f"e.g. {tmp_path / 'test'}" in str(error.value)
 
 
 def test_corrupt_gzip_is_a_corpus_error(tmp_path: Path) -> None:
