@@ -80,6 +80,7 @@ class Server:
             on_death=self._not_serving,
             max_batch_rows=cfg.max_batch_rows,
             max_client_requests=cfg.max_client_requests,
+            idle_credit=cfg.idle_credit_rows,
         )
         self.metrics.queue_depth.set_function(lambda: self.batcher.depth)  # read at scrape time
         self.health = health.HealthServicer(experimental_non_blocking=True)

@@ -17,11 +17,16 @@ Fair sharing (issue 30). Work is counted in beam rows (a sentence searched
 with beam K costs K rows of every step), not sentences: all running searches
 together hold at most `max_batch_rows` rows (and each at most
 `max_batch_size` sentences). Waiting sentences are admitted least-served
-client first (start-time fair queueing: each client's row-steps so far; a
-client that comes back starts no lower than the least-served active one),
-then oldest first; a document's next sentence queues at the back like any
-newcomer, so it never overtakes requests that waited longer. When the most
-deserving sentence does not fit, the rows that free up are held for it (no
+client first (start-time fair queueing: each client's row-steps so far),
+then oldest first. A client that comes back after having nothing in the
+system starts `idle_credit` row-steps below the least-served active client,
+never below its own count (the sleeper credit of Linux's CFS scheduler): a
+light client's short request (a 30-piece greedy sentence is 30 row-steps)
+runs ahead of sustained heavy work instead of taking turns with it, while a
+client that was served much keeps its count and gains nothing by pausing.
+A document's next sentence queues at the back like any newcomer, so it
+never overtakes requests that waited longer. When the most deserving
+sentence does not fit, the rows that free up are held for it (no
 starvation of a wide beam). A quarter of `max_batch_rows` more is kept for
 the narrow first sentence (at most a quarter of the reserve) of a request
 whose client has nothing running, so a new one-sentence request starts
@@ -168,6 +173,7 @@ class Batcher:
         on_death: Callable[[], None] | None = None,
         max_batch_rows: int = 160,
         max_client_requests: int = 0,
+        idle_credit: int = 512,
     ) -> None:
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
@@ -175,6 +181,7 @@ class Batcher:
         self.max_batch_rows = max_batch_rows
         self.reserve = max(1, max_batch_rows // 4)  # rows beyond max_batch_rows kept for newcomers
         self.max_client_requests = max_client_requests  # 0: no per-client limit
+        self.idle_credit = idle_credit  # row-steps a returning client starts below the least-served active one
         self._served: collections.OrderedDict[str, float] = collections.OrderedDict()  # client -> row-steps
         self._client_jobs: dict[str, int] = {}  # client -> jobs queued or running
         self._on_batch = on_batch or (lambda stats: None)
@@ -286,14 +293,16 @@ class Batcher:
                 return self._take_admissible()
 
     def _start_client(self, client: str) -> None:
-        """A client with nothing in the system again: it starts no lower than the least-served active client.
+        """A client with nothing in the system again: it starts `idle_credit` below the least-served active client.
 
-        Without the floor, a client back after a pause would have a lead over everyone
-        (start-time fair queueing's virtual time); with it, one that was served much keeps its count.
+        Without a floor, a client back after a long pause would have a lead over everyone
+        (start-time fair queueing's virtual time); with it the lead is bounded by the credit,
+        and one that was served much keeps its count.
         """
         active = [v for c, v in self._served.items() if self._client_jobs.get(c) and c != client]
-        floor = min(active, default=0.0)
-        self._served[client] = max(self._served.pop(client, 0.0), floor)
+        floor = min(active, default=0.0) - self.idle_credit
+        own = self._served.pop(client, None)  # a new client has no count of its own to keep
+        self._served[client] = floor if own is None else max(own, floor)
         while len(self._served) > REMEMBERED_CLIENTS:
             oldest = next(iter(self._served))
             if self._client_jobs.get(oldest):

@@ -55,6 +55,11 @@ class ServeConfig:
     max_beam_size: int = _f(16, "largest beam_size a request may ask for")
     max_n_best: int = _f(16, "largest n_best a request may ask for")
     max_request_work: int = _f(4096, "sentences x beam_size x n_best one request may ask for")
+    idle_credit_rows: int = _f(
+        512,
+        "row-steps (sentences x beam x steps) a client back from idle starts below the least-served active client: "
+        "a light client's short request runs ahead of heavy work; 0 = strict turns",
+    )
     max_client_requests: int = _f(32, "requests one client (its token, else its connection) may have queued or running")
     max_length: int = _f(512, "cap on DecodeOptions.max_length")
     reload_interval: float = _f(10.0, "seconds between checks for a newer checkpoint; 0 = never")
@@ -98,8 +103,10 @@ class ServeConfig:
         for name in (*positive, *limits, *more, "max_message_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{_flag(name)} must be at least 1")
-        if self.max_wait_ms < 0 or self.reload_interval < 0 or self.grace_seconds < 0:
-            raise ValueError("--max-wait-ms, --reload-interval and --grace-seconds must not be negative")
+        if min(self.max_wait_ms, self.reload_interval, self.grace_seconds, self.idle_credit_rows) < 0:
+            raise ValueError(
+                "--max-wait-ms, --reload-interval, --grace-seconds and --idle-credit-rows must not be negative"
+            )
         seconds = ("max_request_seconds", "stream_idle_seconds", "keepalive_seconds", "send_timeout_seconds")
         for name in (*seconds, "watch_seconds"):
             if not getattr(self, name) > 0:

@@ -434,3 +434,30 @@ def test_a_narrow_search_is_stepped_as_often_as_its_clients_share_allows(model: 
     first, last = rows.index(1), len(rows) - 1 - rows[::-1].index(1)
     between = rows[first : last + 1]
     assert between.count(8) * 2 <= between.count(1), between
+
+
+def test_a_light_client_back_from_idle_runs_ahead_of_sustained_heavy_work(model: ServedModel) -> None:
+    """Taking turns by rows served, a short greedy request waited for a beam-8 step every few of its own
+    (issue 30's bystander, 9.8x its quiet p99 under attack). With the idle credit it runs straight through,
+    and a heavy client gains nothing by pausing: its count stays above the least-served active one's."""
+    import dataclasses
+
+    def run(idle_credit: int) -> list[int]:
+        steps: list[BatchStats] = []
+        batcher = Batcher(max_batch_size=8, max_wait_ms=0, on_batch=steps.append, idle_credit=idle_credit)
+        beam8 = dataclasses.replace(model.translator.config.decode, beam_size=8)
+        wide = batcher.submit(Job(model, ["look at that cow ."] * 50, None, beam8, client="wide"))
+        deadline = time.monotonic() + 30
+        while len(steps) < 10 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        light = batcher.submit(job(model, ["look at that dog .", "it is very old .", "look at that cow ."], client="x"))
+        light.future.result(timeout=60)
+        wide.cancel()
+        batcher.stop()
+        rows = [s.rows for s in steps]
+        first, last = rows.index(1), len(rows) - 1 - rows[::-1].index(1)
+        return rows[first : last + 1]
+
+    turns, credit = run(idle_credit=0), run(idle_credit=512)
+    assert turns.count(8) >= 1, turns  # turns: the light request waited for wide steps
+    assert credit.count(8) == 0, credit  # credit: it ran straight through
