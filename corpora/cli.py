@@ -32,8 +32,10 @@ def _add_prepare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--out", required=True, type=Path, metavar="DIR", help="output directory for {train,dev,test}.{en,es,doc}"
     )
     p.add_argument("--no-install", action="store_true", help="bible: never apt-get install missing SWORD modules")
-    p.add_argument("--docs", type=int, default=20_000, help="synthetic-pronouns/-stories: training documents")
-    p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns/-stories: random seed")
+    p.add_argument(
+        "--docs", type=int, default=20_000, help="synthetic-pronouns/-stories, rich-stories: training documents"
+    )
+    p.add_argument("--seed", type=int, default=1, help="synthetic-pronouns/-stories, rich-stories: random seed")
     p.add_argument(
         "--corpus-dir",
         type=Path,
@@ -119,6 +121,12 @@ def _stories(args: argparse.Namespace) -> dict[str, object]:
     return dict(build_story_corpus(args.out, args.docs, args.seed))
 
 
+def _rich(args: argparse.Namespace) -> dict[str, object]:
+    from corpora.rich import build_rich_corpus
+
+    return build_rich_corpus(args.out, args.docs, args.seed)
+
+
 def _mix(args: argparse.Namespace) -> dict[str, object]:
     from corpora.mix import build_mix
 
@@ -154,6 +162,10 @@ CORPORA: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, object]]]
         _synthetic,
     ),
     "synthetic-stories": ("the same rule in varied short stories (50 nouns, people in between, many verbs)", _stories),
+    "rich-stories": (
+        "far more varied stories of the rule (500 things, 120 verbs, plural and two-thing stories; corpora/rich.py)",
+        _rich,
+    ),
     "natural-twins": (  # one row, its import lazy like the builders above (corpora/natural.py)
         "hand-written everyday documents in twin pairs (+ natural-twins.contrastive.jsonl): a test no generator wrote",
         lambda args: __import__("corpora.natural").natural.prepare(args),
