@@ -2153,6 +2153,7 @@ def _intros(key: str, plural: bool, register: str) -> tuple[int, ...]:
         for i, intro in enumerate(INTRODUCTIONS)
         if _ok(register, intro.register)
         and number in intro.numbers
+        and not (plural and re.search(r"\b[Tt]hey\b", intro.en))  # "they" would be the things too
         and compat(intro.compat, noun, register)
         and _det_names(intro.dets, noun, plural)
     )

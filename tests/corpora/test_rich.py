@@ -219,6 +219,8 @@ def test_the_last_sentence_agrees_with_the_thing(sample: list[Drawn]) -> None:
         ref, variant = d.doc.document.targets[-1], d.doc.contrastive
         assert _agreeing_change(ref, variant, noun.feminine, d.plan.plural), (d.doc.document, variant)
         assert d.doc.kind.endswith("-pl") == d.plan.plural
+        if d.plan.plural:  # "they" is only ever the things
+            assert not any(re.search(r"\b[Tt]hey\b", s) for s in d.doc.document.sources[:-1]), d.doc.document
 
 
 def test_a_twin_differs_only_where_the_gender_shows(sample: list[Drawn]) -> None:
