@@ -1206,7 +1206,7 @@ INTRODUCTIONS = [
         "sp",
         True,
     ),
-    Intro("Have you got {np}?", "¿Tienes {np}?", "small tool bag text container linen", "a", "e", "sp"),
+    Intro("Have you got {np}?", "¿Tienes {np}?", "small tool bag text container linen & portable", "a", "e", "sp"),
     Intro("Where {is|are} {np}?", "¿Dónde {está|están} {np}?", "find vehicle", "def", "e", "spm"),
     Intro("Do you like {np}?", "¿Te {gusta|gustan} {np}?", "own", "demo poss", "e", "sp", True),
     Intro("{P} bought {np}.", "{P} compró {np}.", "buy", "a", "e", "spm", True),
