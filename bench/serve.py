@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,11 +38,13 @@ from server.client import Client  # noqa: E402
 
 
 def start_server(
-    model: str, threads: int, extra: list[str], host: str = "127.0.0.1"
+    model: str, threads: int, extra: list[str], host: str = "127.0.0.1", metrics_port: int = 0
 ) -> tuple[subprocess.Popen[str], int]:
-    """`nmt serve` on a free loopback port; returns the process and its port (read from its JSON log)."""
+    """`nmt serve` on a free loopback port; returns the process and its port (read from its JSON log).
+
+    `metrics_port` (0: none) serves /metrics there, for `worker_stats`."""
     cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--host", host, "--port", "0"]
-    cmd += ["--metrics-port", "0", "--threads", str(threads), *extra]  # INFO logs, one line per RPC, as in production
+    cmd += ["--metrics-port", str(metrics_port), "--threads", str(threads), *extra]  # INFO logs, as in production
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -49,6 +53,24 @@ def start_server(
             threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
             return proc, int(event["port"])
     raise RuntimeError(f"server exited with {proc.wait()}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def worker_stats(metrics_port: int) -> dict[str, float]:
+    """The server's decoding-step counters (/metrics): steps, live sentences summed over steps, busy seconds."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+    names = {"nmt_batch_size_count": "steps", "nmt_batch_size_sum": "sentences", "nmt_batch_seconds_sum": "busy_s"}
+    out = dict.fromkeys(names.values(), 0.0)
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in names:
+            out[names[name]] += float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -68,7 +90,21 @@ def latency(target: str, sentence: str, beam: int, n: int) -> dict[str, float]:
     return {"p50_ms": 1000 * statistics.median(times), "p99_ms": 1000 * percentile(times, 99)}
 
 
-def throughput(target: str, sentences: list[str], clients: int) -> dict[str, float]:
+def throughput(target: str, sentences: list[str], clients: int, metrics_port: int = 0) -> dict[str, float]:
+    """Sentences/s and latency of `clients` concurrent one-sentence callers; with `metrics_port`, also
+    what explains the rate: the worker's busy share of the wall time and its live sentences per step."""
+    before = worker_stats(metrics_port) if metrics_port else {}
+    wall = time.perf_counter()
+    row = _throughput(target, sentences, clients)
+    if metrics_port:
+        wall = time.perf_counter() - wall
+        delta = {k: v - before[k] for k, v in worker_stats(metrics_port).items()}
+        row["worker_busy"] = delta["busy_s"] / wall
+        row["sentences_per_step"] = delta["sentences"] / max(1.0, delta["steps"])
+    return row
+
+
+def _throughput(target: str, sentences: list[str], clients: int) -> dict[str, float]:
     with Client(target, timeout=300) as c:
         c.translate(sentences[:1])  # warm-up
         times: list[float] = []
@@ -114,6 +150,7 @@ def main() -> int:
     p.add_argument("--latency-requests", type=int, default=50)
     p.add_argument("--threads", type=int, default=2, help="server torch threads")
     p.add_argument("--int8", action="store_true", help="serve (and translate offline) with int8 quantization")
+    p.add_argument("--server-flag", action="append", default=[], help="extra `nmt serve` flag, e.g. max-wait-ms=0")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args()
     from translator import devices
@@ -124,15 +161,20 @@ def main() -> int:
     sample = lines[: args.requests]
     results: dict[str, object] = {"sentence": sentence, "hardware": devices.describe()}
     modes = {"dynamic batching": [], "no batching": ["--max-batch-size", "1", "--max-wait-ms", "0"]}
+    flags = [f if f.startswith("--") else f"--{f}" for f in args.server_flag]
+    print(f"server flags: {' '.join(flags) or '(defaults)'}")
     for mode, extra in modes.items():
-        proc, port = start_server(args.model, args.threads, extra + (["--int8"] if args.int8 else []))
+        metrics = free_port()
+        proc, port = start_server(
+            args.model, args.threads, flags + extra + (["--int8"] if args.int8 else []), metrics_port=metrics
+        )
         target = f"127.0.0.1:{port}"
         try:
             # Warm-up under load: the first batches of each new shape are slow (kernel set-up).
             throughput(target, sample[:96], 32)
             if mode == "dynamic batching":
                 results["latency"] = {f"beam {b}": latency(target, sentence, b, args.latency_requests) for b in (1, 5)}
-            results[mode] = {str(n): throughput(target, sample, n) for n in (1, 8, 32)}
+            results[mode] = {str(n): throughput(target, sample, n, metrics) for n in (1, 8, 32)}
         finally:
             proc.terminate()
             proc.wait(timeout=60)
@@ -143,11 +185,15 @@ def main() -> int:
     for name, row in results["latency"].items():  # type: ignore[attr-defined]
         print(f"| {name} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} |")
     print(f"\nThroughput, {len(sample)} single-sentence requests from {args.data}, the model's default search:\n")
-    print("| clients | batching | sentences/s | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    print("| clients | batching | sentences/s | p50 ms | p99 ms | worker busy | sentences per step |")
+    print("|---|---|---|---|---|---|---|")
     for n in ("1", "8", "32"):
         for mode in modes:
             row = results[mode][n]  # type: ignore[index]
-            print(f"| {n} | {mode} | {row['sentences_per_s']:.1f} | {row['p50_ms']:.0f} | {row['p99_ms']:.0f} |")
+            print(
+                f"| {n} | {mode} | {row['sentences_per_s']:.1f} | {row['p50_ms']:.0f} | {row['p99_ms']:.0f} "
+                f"| {row['worker_busy']:.0%} | {row['sentences_per_step']:.1f} |"
+            )
     print(f"\nOffline, the same sentences, batches of 32, no server: {results['offline']:.1f} sentences/s")
     if args.json:
         print(json.dumps(results))

@@ -36,8 +36,8 @@ running. Searches of different settings cannot share a step; each step goes
 to the search holding the least-served client (`_step_all`), so a greedy
 request's steps do not wait in turn behind a step of every beam-16 search.
 
-A lone request arriving at an idle server waits at most `max_wait_ms` for
-company. The queue is bounded (`max_queue` jobs, RESOURCE_EXHAUSTED beyond),
+A lone request arriving at an idle server may wait `max_wait_ms` for
+company (by default it does not). The queue is bounded (`max_queue` jobs, RESOURCE_EXHAUSTED beyond),
 and cancelled or expired jobs are dropped, from the queue or from the
 running search, before they cost more model time.
 
@@ -166,7 +166,7 @@ class Batcher:
     def __init__(
         self,
         max_batch_size: int = 32,
-        max_wait_ms: float = 5.0,
+        max_wait_ms: float = 0.0,
         max_queue: int = 256,
         on_batch: Callable[[BatchStats], None] | None = None,
         on_drop: Callable[[str], None] | None = None,

@@ -47,7 +47,9 @@ class ServeConfig:
     max_batch_rows: int = _f(
         160, "beam rows (sentences x beam) in all running searches; a quarter more is kept for newcomers"
     )
-    max_wait_ms: float = _f(5.0, "how long a lone new request waits for company")
+    max_wait_ms: float = _f(
+        0.0, "how long a lone new request at an idle server waits for company (0: none; later ones join its search)"
+    )
     max_queue: int = _f(256, "requests queued or running; beyond it RESOURCE_EXHAUSTED")
     max_sentences: int = _f(256, "sentences per request")
     max_sentence_chars: int = _f(2000, "characters per sentence")
