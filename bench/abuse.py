@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,27 @@ def bystander(target: str, sentences: list[str], phase: Phase, count: int, secon
                 phase.times.append(time.perf_counter() - start)
             except grpc.RpcError as e:
                 phase.failures.append(e.code().name)  # type: ignore[attr-defined]
+
+
+def bystander_event(logged: list[tuple[str, dict[str, Any]]], current: list[Phase], event: dict[str, Any]) -> None:
+    """Keep the access-log line of each one-sentence Translate (only the bystander sends those)."""
+    if event.get("event") == "rpc" and event.get("method") == "Translate" and event.get("sentences") == 1:
+        logged.append((current[0].name, event))
+
+
+def print_server_view(logged: list[tuple[str, dict[str, Any]]]) -> None:
+    """Per phase, the server's account of the bystander's requests: queue time and steps, median and slowest."""
+    print("\nThe server's view of the bystander's requests (access log): median; the slowest 3 as ms/queue/own/other")
+    for name in ("quiet", "under attack", "after"):
+        events = sorted((e for phase, e in logged if phase == name), key=lambda e: float(e["ms"]))
+        if not events:
+            continue
+        mid = events[len(events) // 2]
+        slow = "; ".join(f"{e['ms']:.0f}/{e['queue_ms']:.1f}/{e['steps']}/{e['other_steps']}" for e in events[-3:])
+        print(
+            f"- {name}: {len(events)} requests, median {mid['ms']:.0f} ms (queued {mid['queue_ms']:.1f} ms, "
+            f"{mid['steps']} own steps, {mid['other_steps']} other steps); slowest {slow}"
+        )
 
 
 def loop(target: str, stop: threading.Event, request: pb.TranslateRequest, label: str, outcomes: list[str]) -> None:
@@ -224,14 +246,16 @@ def main() -> int:
     lines = [s for s in data.read_text(encoding="utf-8").splitlines() if s.strip()] if data.exists() else FALLBACK
     sentences = [s for s in lines if 8 <= len(s.split()) <= 30][:500] or lines
     flags = [f if f.startswith("--") else f"--{f}" for f in args.server_flag]
-    proc, port = start_server(args.model, args.threads, flags, HOST)
-    target = f"{HOST}:{port}"
     phases = [Phase("quiet"), Phase("under attack"), Phase("after")]
-    current = [phases[0]]
+    current = [Phase("warm-up")]
+    logged: list[tuple[str, dict[str, Any]]] = []  # (phase, access-log event) of every one-sentence Translate
+    proc, port = start_server(args.model, args.threads, flags, HOST, on_event=partial(bystander_event, logged, current))
+    target = f"{HOST}:{port}"
     sampling = threading.Event()
     threading.Thread(target=sample_rss, args=(proc.pid, lambda: current[0], sampling), daemon=True).start()
     try:
-        bystander(target, sentences, Phase("warm-up"), 5, 60)
+        bystander(target, sentences, current[0], 5, 60)
+        current[0] = phases[0]
         bystander(target, sentences, phases[0], args.requests, args.attack_seconds)
         spawn = multiprocessing.get_context("spawn")  # gRPC in a forked child can hang; the bystander has a channel
         stop, results = spawn.Event(), spawn.Queue()
@@ -257,6 +281,7 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print("| " + " | ".join(str(v) for v in r.values()) + " |")
+    print_server_view(logged)
     ratio = float(rows[1]["p99_ms"]) / float(rows[0]["p99_ms"])  # type: ignore[arg-type]
     print(f"p99 under attack / quiet p99: {ratio:.2f}; quiet speed back {back:.1f} s after the attack stopped")
     refused = {outcome: errors.count(outcome) for outcome in sorted(set(errors))}

@@ -20,6 +20,7 @@ on a 2-core machine the clients and the server share the cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import statistics
@@ -28,8 +29,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,11 +41,17 @@ from server.client import Client  # noqa: E402
 
 
 def start_server(
-    model: str, threads: int, extra: list[str], host: str = "127.0.0.1", metrics_port: int = 0
+    model: str,
+    threads: int,
+    extra: list[str],
+    host: str = "127.0.0.1",
+    metrics_port: int = 0,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[subprocess.Popen[str], int]:
     """`nmt serve` on a free loopback port; returns the process and its port (read from its JSON log).
 
-    `metrics_port` (0: none) serves /metrics there, for `worker_stats`."""
+    `metrics_port` (0: none) serves /metrics there, for `worker_stats`; `on_event` gets each later
+    JSON log line (the access log's `rpc` events carry queue_ms, steps and other_steps)."""
     cmd = [sys.executable, "-m", "nmt", "serve", "--model", model, "--host", host, "--port", "0"]
     cmd += ["--metrics-port", str(metrics_port), "--threads", str(threads), *extra]  # INFO logs, as in production
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
@@ -50,9 +59,18 @@ def start_server(
     for line in proc.stderr:
         event = json.loads(line) if line.startswith("{") else {}  # a warning printed before logging starts
         if event.get("event") == "started":
-            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+            threading.Thread(target=_drain, args=(proc, on_event), daemon=True).start()
             return proc, int(event["port"])
     raise RuntimeError(f"server exited with {proc.wait()}")
+
+
+def _drain(proc: subprocess.Popen[str], on_event: Callable[[dict[str, Any]], None] | None) -> None:
+    """Read the server's log to its end (a full pipe would block it), handing JSON events to `on_event`."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if on_event is not None and line.startswith("{"):
+            with contextlib.suppress(ValueError):  # a line that only looks like JSON
+                on_event(json.loads(line))
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/bible-stories}
+MODEL=${MODEL:-$RUN}  # e.g. MODEL=$RUN/last.pt: the weights of the last step, whatever best.pt holds
 DATA=${DATA:-data/bible-en-es}
 STORIES=${STORIES:-data/stories}
 NATURAL=${NATURAL:-data/natural}
@@ -23,15 +24,16 @@ print(f"training: {train[-1]['step']} steps in {train[-1]['elapsed'] / 60:.1f} m
 PY
 for flag in "" --sentence-level; do
     echo "== test, beam 5 ${flag:-(context carried)}"
-    nmt evaluate --model "$RUN" --data "$DATA/test" --beam 5 $flag | tail -1
+    nmt evaluate --model "$MODEL" --data "$DATA/test" --beam 5 --threads "${THREADS:-0}" $flag | tail -1
 done
-for set in "$NATURAL/natural-twins" "$STORIES/heldout_shape" "$STORIES/test"; do
+# HELDOUT / STORIES_TEST name other files of those sets (their prefixes); EXTRA adds more contrastive sets.
+for set in "$NATURAL/natural-twins" "${HELDOUT:-$STORIES/heldout_shape}" "${STORIES_TEST:-$STORIES/test}" ${EXTRA:-}; do
     for flag in "" --sentence-level; do
         echo "== $set.contrastive.jsonl ${flag:-(context carried)}"
-        nmt score --model "$RUN" --contrastive "$set.contrastive.jsonl" $flag | grep -E "^(accuracy|pair accuracy)"
+        nmt score --model "$MODEL" --contrastive "$set.contrastive.jsonl" --threads "${THREADS:-0}" $flag | grep -E "^(accuracy|pair)"
     done
 done
-if [ -n "$(ls "$RUN"/steps/step-*.pt 2>/dev/null)" ]; then
+if [ -z "${NO_AVERAGE:-}" ] && [ -n "$(ls "$RUN"/steps/step-*.pt 2>/dev/null)" ]; then
     nmt average --run "$RUN" --last 5 -o "$RUN/average.pt"
     echo "== best.pt against the average of the last five kept checkpoints, test, beam 5 (paired bootstrap)"
     nmt evaluate --model "$RUN" --model "$RUN/average.pt" --data "$DATA/test" --beam 5 --test bs | tail -4

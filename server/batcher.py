@@ -101,6 +101,10 @@ class Job:
     enqueued_at: float = field(default_factory=time.monotonic)  # when its next sentence became ready
     enqueued_step: int = 0  # the batcher's step count when queued
     started_step: int = -1  # the step count when its first sentence joined a search (-1: not yet)
+    # Where its time went (the access log's queue_ms / steps / other_steps, as Triton reports queue and compute):
+    queued_s: float = 0.0  # seconds its sentences waited in the queue, summed
+    steps: int = 0  # decoding steps its sentences were in
+    other_steps: int = 0  # steps of other searches while one of its sentences was in a search
     in_reserve: bool = False  # its sentence in a search was admitted from the newcomers' reserve
     cancelled: bool = False
     pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
@@ -226,6 +230,7 @@ class Batcher:
                 )
             self._in_system += 1
             self._client_jobs[job.client] = mine + 1
+            job.enqueued_at = time.monotonic()  # queued from now (the caller's thread may have waited to get here)
             if not mine:
                 self._start_client(job.client)
             job.enqueued_step = self._steps
@@ -415,8 +420,10 @@ class Batcher:
                 if running is None:  # (if its first sentences fail to start, `_step_all` forgets it)
                     wide = dataclasses.replace(decode, n_best=decode.beam_size)  # each job keeps its own n-best
                     running = self._running[key] = _Running(model, DocumentSearch(model.translator.decoding, wide))
+                now = time.monotonic()
                 running.search.join(group, [j.max_length for j in group])
                 for job in group:
+                    job.queued_s += now - job.enqueued_at
                     if job.started_step < 0:
                         job.started_step = self._steps
             except Exception as e:
@@ -458,6 +465,7 @@ class Batcher:
         live, start = len(running.search), time.perf_counter()
         shared = len(self._client_jobs) > 1  # one client alone: its count matters to nobody (a newcomer takes it)
         clients = [job.client for job in running.search.docs] if shared else []
+        stepped = running.search.docs
         try:
             done = running.search.step()
         except Exception as e:
@@ -466,6 +474,12 @@ class Batcher:
             return
         self._steps += 1
         running.last_step = self._steps
+        for job in stepped:  # the search's documents before the step: those that just finished count too
+            job.steps += 1
+        for other_key, other in self._running.items():
+            if other_key != key:
+                for job in other.search.docs:
+                    job.other_steps += 1
         if clients:
             self._charge(clients, running.search.decode.beam_size)
         stats = BatchStats(live, len(done), time.perf_counter() - start, running.model.name)

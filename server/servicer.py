@@ -253,6 +253,13 @@ class _Call:
         if self.cancelled:
             raise RequestError(grpc.StatusCode.CANCELLED, "the client has gone away")
 
+    def _job_timing(self) -> dict[str, object]:
+        """Where the last job's time went: queued, its own decoding steps, and other searches' steps meanwhile."""
+        job = self.job
+        if job is None:
+            return {}
+        return {"queue_ms": round(job.queued_s * 1000, 2), "steps": job.steps, "other_steps": job.other_steps}
+
     def _on_cancel(self) -> None:
         self.cancelled = True
         job = self.job
@@ -287,6 +294,7 @@ class _Call:
                 "sentences": self.sentences,
                 "ms": round(seconds * 1000, 2),
                 "peer": self.rpc.peer(),
+                **self._job_timing(),
                 **({"error": message} if message else {}),
             },
         )

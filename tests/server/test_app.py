@@ -81,6 +81,7 @@ def test_sigterm_drains_in_flight_requests_then_exits(trained_run: Path) -> None
         assert events.index("signal") < events.index("draining") < events.index("stopped")
         rpc = [e for e in logs if e.get("event") == "rpc" and e["method"] == "Translate"]
         assert rpc[-1]["code"] == "OK" and rpc[-1]["sentences"] == 250
+        assert rpc[-1]["steps"] >= 250 and rpc[-1]["queue_ms"] >= 0 and rpc[-1]["other_steps"] == 0  # where time went
         client.close()
     finally:
         proc.kill()  # only matters when an assertion failed: a clean run has exited already

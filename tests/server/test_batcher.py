@@ -461,3 +461,29 @@ def test_a_light_client_back_from_idle_runs_ahead_of_sustained_heavy_work(model:
     turns, credit = run(idle_credit=0), run(idle_credit=512)
     assert turns.count(8) >= 1, turns  # turns: the light request waited for wide steps
     assert credit.count(8) == 0, credit  # credit: it ran straight through
+
+
+
+def test_a_job_records_where_its_time_went(model: ServedModel) -> None:
+    """The access log's queue_ms / steps / other_steps: own steps are the steps its sentences were in,
+    other steps those of another search meanwhile (none when it ran alone)."""
+    import dataclasses
+
+    steps: list[BatchStats] = []
+    alone = Batcher(max_batch_size=8, max_wait_ms=0, on_batch=steps.append)
+    lone = alone.submit(job(model, ["look at that cow .", "it is very old ."]))
+    lone.future.result(timeout=60)
+    alone.stop()
+    assert lone.steps == len(steps) and lone.other_steps == 0 and lone.queued_s >= 0
+
+    shared = Batcher(max_batch_size=8, max_wait_ms=0)
+    beam2 = dataclasses.replace(model.translator.config.decode, beam_size=2)
+    wide = shared.submit(Job(model, ["look at that cow ."] * 2000, None, beam2, client="wide"))
+    deadline = time.monotonic() + 30
+    while not wide.steps and time.monotonic() < deadline:
+        time.sleep(0.005)
+    narrow = shared.submit(job(model, ["look at that dog ."], client="narrow"))
+    narrow.future.result(timeout=60)
+    wide.cancel()
+    shared.stop()
+    assert narrow.steps > 0 and wide.steps > 0 and wide.other_steps >= narrow.steps
