@@ -251,6 +251,7 @@ class _Call:
             if not self.rpc.add_callback(self._on_cancel):  # False: the RPC has already ended
                 self.cancelled = True
         if self.cancelled:
+            self.job = None  # never queued: it has no time to account for
             raise RequestError(grpc.StatusCode.CANCELLED, "the client has gone away")
 
     def _job_timing(self) -> dict[str, object]:
