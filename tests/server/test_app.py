@@ -386,6 +386,7 @@ def test_connections_beyond_max_connections_are_refused(start_server: StartServe
     assert pb_grpc.TranslatorStub(first).Translate(request, timeout=30).translations
     error = rpc_error(lambda: pb_grpc.TranslatorStub(second).Translate(request, timeout=5))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
+    second.close()  # a refused channel reconnects in the background and could take the freed place first
     first.close()
     deadline, reply = time.monotonic() + 30, None
     while reply is None and time.monotonic() < deadline:  # the closed connection's place is free again
