@@ -105,6 +105,7 @@ class Job:
     queued_s: float = 0.0  # seconds its sentences waited in the queue, summed
     steps: int = 0  # decoding steps its sentences were in
     other_steps: int = 0  # steps of other searches while one of its sentences was in a search
+    joined_at: tuple[int, int] = (0, 0)  # (batcher steps, its search's steps) when its sentence joined
     in_reserve: bool = False  # its sentence in a search was admitted from the newcomers' reserve
     cancelled: bool = False
     pieces: list[list[int]] = field(init=False)  # token ids, one list per sentence
@@ -151,6 +152,7 @@ class _Running:
     model: ServedModel
     search: DocumentSearch[Job]
     last_step: int = -1  # the batcher's step count when this search last stepped
+    steps: int = 0  # its own steps so far: a sentence's own steps are the difference from when it joined
 
 
 @dataclass
@@ -390,6 +392,7 @@ class Batcher:
             if dead:
                 running.search.drop(dead)
                 for job in dead:
+                    self._account(job, running)
                     self._drop(job)
         for key in [k for k, r in self._running.items() if not len(r.search)]:
             del self._running[key]
@@ -424,6 +427,7 @@ class Batcher:
                 running.search.join(group, [j.max_length for j in group])
                 for job in group:
                     job.queued_s += now - job.enqueued_at
+                    job.joined_at = (self._steps, running.steps)
                     if job.started_step < 0:
                         job.started_step = self._steps
             except Exception as e:
@@ -465,7 +469,6 @@ class Batcher:
         live, start = len(running.search), time.perf_counter()
         shared = len(self._client_jobs) > 1  # one client alone: its count matters to nobody (a newcomer takes it)
         clients = [job.client for job in running.search.docs] if shared else []
-        stepped = running.search.docs
         try:
             done = running.search.step()
         except Exception as e:
@@ -474,12 +477,7 @@ class Batcher:
             return
         self._steps += 1
         running.last_step = self._steps
-        for job in stepped:  # the search's documents before the step: those that just finished count too
-            job.steps += 1
-        for other_key, other in self._running.items():
-            if other_key != key:
-                for job in other.search.docs:
-                    job.other_steps += 1
+        running.steps += 1
         if clients:
             self._charge(clients, running.search.decode.beam_size)
         stats = BatchStats(live, len(done), time.perf_counter() - start, running.model.name)
@@ -522,9 +520,15 @@ class Batcher:
         with self._cond:
             self._queue.extendleft(reversed(jobs))
 
+    def _account(self, job: Job, running: _Running) -> None:
+        """Its sentence leaves `running`: add the steps it was in, and other searches' steps meanwhile."""
+        all_steps, own_steps = self._steps - job.joined_at[0], running.steps - job.joined_at[1]
+        job.steps, job.other_steps = job.steps + own_steps, job.other_steps + all_steps - own_steps
+
     def _sentence_done(self, running: _Running, sentence: Live[Job], hyps: list[Hypothesis]) -> bool:
         """Record a finished sentence; True if its job has more sentences to queue."""
         job = sentence.doc
+        self._account(job, running)
         more = running.search.finish(sentence, hyps[: job.decode.n_best])
         job.continuing = True
         if not more:
