@@ -13,11 +13,10 @@ from corpora.natural import SOURCE, TwinFormatError, load_twins
 from corpora.stories import ENDINGS, FILLERS, INTRODUCTIONS, make_stories
 from evaluation.scoring import ContrastiveItem, load_contrastive
 from nmt.cli import main
-from tests.corpora.twins import assert_context_blind_scores_half
+from tests.corpora.twins import assert_context_blind_scores_half, masculine_to_feminine, words
 from translator.corpus import read_corpus
 
 # masculine -> feminine words that are not the -o/-a, -os/-as or -or/-ora of an adjective or clitic
-GENDER_PAIRS = {("él", "ella"), ("ellos", "ellas"), ("el", "la"), ("un", "una")}
 KNOWN = {"problema": "m", "mapa": "m", "planeta": "m", "poema": "m", "clima": "m", "sistema": "m", "día": "m"}
 KNOWN |= {"mano": "f", "foto": "f", "moto": "f", "radio": "f", "miel": "f", "leche": "f", "noche": "f"}
 
@@ -28,19 +27,6 @@ def items(tmp_path_factory: pytest.TempPathFactory) -> list[ContrastiveItem]:
     assert main(["prepare", "natural-twins", "--out", str(out)]) == 0
     assert len(read_corpus(out / "natural-twins", "en", "es")) == 2 * len(load_twins())
     return load_contrastive(out / "natural-twins.contrastive.jsonl")
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
-def _masculine_to_feminine(m: str, f: str) -> bool:
-    return (
-        (m, f) in GENDER_PAIRS
-        or (m.endswith("o") and f == m[:-1] + "a")
-        or (m.endswith("os") and f == m[:-2] + "as")
-        or (m.endswith("or") and f == m + "a")
-    )
 
 
 def test_the_set_loads_as_twin_pairs_at_distances_one_to_three(items: list[ContrastiveItem]) -> None:
@@ -68,12 +54,12 @@ def test_each_pair_differs_in_the_antecedents_gender_and_nowhere_else() -> None:
     genders: dict[str, set[str]] = collections.defaultdict(set)
     for pair in load_twins():
         for twin, noun in enumerate(pair.nouns):
-            assert noun in _words(pair.antecedents[twin][1]), (pair.pair_id, noun)
+            assert noun in words(pair.antecedents[twin][1]), (pair.pair_id, noun)
             genders[noun].add("mf"[twin])
-        masculine, feminine = (_words(r) for r in pair.references)
+        masculine, feminine = (words(r) for r in pair.references)
         assert len(masculine) == len(feminine), pair.pair_id
         changed = [(m, f) for m, f in zip(masculine, feminine, strict=True) if m != f]
-        assert changed and all(_masculine_to_feminine(m, f) for m, f in changed), (pair.pair_id, changed)
+        assert changed and all(masculine_to_feminine(m, f) for m, f in changed), (pair.pair_id, changed)
     assert all(len(g) == 1 for g in genders.values())  # no noun is both genders
     assert all(genders[noun] == {KNOWN[noun]} for noun in genders.keys() & KNOWN)
     assert len(genders.keys() & KNOWN) >= 10  # the nouns whose ending misleads are in the set

@@ -34,10 +34,10 @@ from corpora.stories import (
 )
 from evaluation.scoring import load_contrastive
 from nmt.cli import main
+from tests.corpora.twins import masculine_to_feminine, words
 from translator.corpus import read_corpus
 
 # masculine -> feminine words that are not the -o/-a or -os/-as of an adjective or clitic
-GENDER_PAIRS = {("él", "ella"), ("ellos", "ellas"), ("el", "la"), ("un", "una"), ("del", "de la"), ("al", "a la")}
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +46,9 @@ def sample() -> list[Drawn]:
     return draw_stories(3000, seed=1000)
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
-def _masculine_to_feminine(m: str, f: str) -> bool:
-    return (
-        (m, f) in GENDER_PAIRS
-        or (m.endswith("o") and f == m[:-1] + "a")
-        or (m.endswith("os") and f == m[:-2] + "as")
-        or (m.endswith("lo") and f == m[:-2] + "la")  # lávalo / lávala
-        or (m.endswith("los") and f == m[:-3] + "las")
-    )
-
-
 def _agreeing_change(reference: str, variant: str, feminine: bool, plural: bool) -> bool:
     """Whether two Spanish sentences differ only in words that agree, and `reference` has the thing's gender."""
-    ref, var = _words(reference), _words(variant)
+    ref, var = words(reference), words(variant)
     if len(ref) != len(var):
         return False
     changed = [(r, v) for r, v in zip(ref, var, strict=True) if r != v]
@@ -70,7 +56,7 @@ def _agreeing_change(reference: str, variant: str, feminine: bool, plural: bool)
         return False
     for r, v in changed:
         masculine, fem = (v, r) if feminine else (r, v)
-        if not _masculine_to_feminine(masculine, fem) or masculine.endswith("s") != plural:
+        if not masculine_to_feminine(masculine, fem) or masculine.endswith("s") != plural:
             return False
     return True
 
@@ -176,9 +162,9 @@ def test_held_out_words_and_sentences_never_occur(sample: list[Drawn]) -> None:
     """No word of the held-out shape (its nouns, verbs, adjectives, people: `RESERVED`) and no English
     sentence of it or of the natural twins is in a story; the twins' nouns may be."""
     reserved = {w for en, (es, _) in RESERVED_NOUNS.items() for w in (en, es)} | set(RESERVED)
-    words = {w for d in sample for text in d.doc.document.sources + d.doc.document.targets for w in _words(text)}
-    words |= {w for d in sample for w in _words(d.doc.contrastive)}
-    assert not words & reserved
+    used = {w for d in sample for text in d.doc.document.sources + d.doc.document.targets for w in words(text)}
+    used |= {w for d in sample for w in words(d.doc.contrastive)}
+    assert not used & reserved
     sentences = {s for d in sample for s in d.doc.document.sources}
     natural = {s for pair in load_twins() for twin in (0, 1) for s in pair.document(twin).sources}
     heldout = {s for pair in heldout_shape_twins() for d in pair for s in d.document.sources}
@@ -207,7 +193,7 @@ def test_no_piece_has_a_held_out_word() -> None:
     texts += [t for i in rich.INTRODUCTIONS + rich.MULTI_INTRODUCTIONS for t in (i.en, i.es)]
     texts += [t for f in rich.FILLERS for t in (f.en, f.es)] + [t for p in rich.PREPOSITIONS for t in (p.en, p.es)]
     texts += [t for f in rich.CLITIC_FRAMES for t in (f.en, f.es)] + [t for a in rich.INTRO_ADJECTIVES for t in a.es]
-    found = {w for t in texts for w in _words(t)} & reserved
+    found = {w for t in texts for w in words(t)} & reserved
     assert not found
 
 
